@@ -1,0 +1,5 @@
+"""`python -m camscan` runs the command line."""
+
+from camscan.cli import main
+
+main()

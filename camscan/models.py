@@ -1,0 +1,186 @@
+"""Frozen records that flow through a scan: observations, matches, evidence, devices, reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from camscan.status import Status
+
+Strength = Literal["strong", "medium", "weak"]
+STRENGTHS: tuple[Strength, ...] = ("strong", "medium", "weak")
+
+# Claims a fingerprint (or any evidence) may make about a device.
+CLAIM_KEYS = frozenset({"manufacturer", "brand", "device_type", "model", "firmware", "serial", "hostname"})
+
+# device_type values that count as video surveillance equipment (is_camera).
+SURVEILLANCE_TYPES = frozenset({"camera", "nvr", "dvr", "encoder"})
+DEVICE_TYPES = SURVEILLANCE_TYPES | frozenset(
+    {"printer", "nas", "router", "switch", "access-point", "server", "workstation", "phone", "iot", "other"}
+)
+
+MacSource = Literal["arp", "neighbours", "file"]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One thing a probe saw, exactly as seen: no vendor decision is made here."""
+
+    probe: str  # "http", "rtsp", "tls", "tcp", "arp"...
+    field: str  # "http.server", "http.realm", "rtsp.server"...
+    value: str
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """The envelope every probe returns (zgrab2 style): what ran, how it ended, what it saw."""
+
+    probe: str
+    ip: str
+    port: int | None
+    status: Status
+    observations: tuple[Observation, ...] = ()
+    error: str | None = None
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A fingerprint entry that matched an observed value, with the claims it makes."""
+
+    fingerprint: str  # entry id
+    field: str
+    claims: Mapping[str, str]  # static claims plus named groups captured from the value
+    strength: Strength
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """An observation joined to what it claims; the unit that fusion weighs and the report shows."""
+
+    probe: str
+    field: str
+    value: str
+    claims: Mapping[str, str]
+    strength: Strength
+    port: int | None = None
+    fingerprint: str | None = None
+    note: str | None = None  # how a claim was derived, e.g. "OEM relation ezviz -> hikvision"
+
+
+@dataclass(frozen=True, slots=True)
+class MacInfo:
+    """What the MAC address says: registrant of its block and the vendor id that registrant maps to."""
+
+    mac: str
+    registrant: str | None
+    vendor: str | None
+    locally_administered: bool
+    block: str | None = None  # "MA-L 44:19:B6", "curated 34:46:63:2"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistHit:
+    """Why a device is on a watchlist, with the list's citation."""
+
+    list: str
+    entity: str
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A live address found by discovery."""
+
+    ip: str
+    mac: str | None = None
+    mac_source: MacSource | None = None
+    open_ports: tuple[int, ...] = ()
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Fusion's answer for one host."""
+
+    manufacturer: str | None = None
+    brand: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    device_type: str | None = None
+    is_camera: bool = False
+    confidence: float = 0.0
+    conflicts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One row of the report."""
+
+    ip: str
+    mac: str | None
+    mac_vendor: str | None
+    mac_source: MacSource | None
+    hostname: str | None
+    open_ports: tuple[int, ...]
+    verdict: Verdict
+    watchlist: tuple[WatchlistHit, ...]
+    evidence: tuple[Evidence, ...]
+    probes: tuple[ProbeResult, ...] = ()
+
+    @property
+    def watchlisted(self) -> bool:
+        return bool(self.watchlist)
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """An observation no fingerprint matched: raw material for a new entry."""
+
+    ip: str
+    probe: str
+    field: str
+    value: str
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What the scan reached, so a reader can tell 'nothing there' from 'not looked at'."""
+
+    addresses: int
+    alive: int
+    probed: int
+    cameras: int
+    unidentified_cameras: int
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScanInfo:
+    """When, what and how the scan ran."""
+
+    id: str
+    started_at: str
+    finished_at: str
+    targets: tuple[str, ...]
+    probes: tuple[str, ...]
+    mac_method: str
+    watchlists: tuple[str, ...]
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole scan: the object the JSON, CSV and table writers render."""
+
+    scan: ScanInfo
+    coverage: Coverage
+    devices: tuple[Device, ...]
+    unmatched: tuple[Unmatched, ...]
+    deadline_hit: bool = False

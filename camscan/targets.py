@@ -1,0 +1,221 @@
+"""Turn target specs (address, CIDR, range, hostname, @file) into addresses, with the scope guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+DEFAULT_MAX_HOSTS = 65_536
+MAX_TARGET_FILE_BYTES = 4 * 1024 * 1024
+
+# Address space that is not globally routable and that a site scan may cover without --allow-public.
+NON_PUBLIC = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "100.64.0.0/10",  # carrier-grade NAT, RFC 6598
+        "198.18.0.0/15",  # benchmarking, RFC 2544
+    )
+)
+# Never host addresses: "this network", multicast, reserved/broadcast.
+NOT_HOSTS = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"))
+
+Resolver = Callable[[str], list[str]]
+
+
+class TargetError(ValueError):
+    """A target spec that cannot be scanned; str() is one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSet:
+    """The scan's addresses as merged inclusive intervals, plus the CIDR blocks that cover them."""
+
+    specs: tuple[str, ...]
+    intervals: tuple[tuple[int, int], ...]
+
+    @property
+    def count(self) -> int:
+        return sum(hi - lo + 1 for lo, hi in self.intervals)
+
+    @property
+    def networks(self) -> tuple[IPv4Network, ...]:
+        """CIDR blocks covering exactly the addresses (for route and on-link decisions)."""
+        return tuple(
+            net
+            for lo, hi in self.intervals
+            for net in ipaddress.summarize_address_range(IPv4Address(lo), IPv4Address(hi))
+        )
+
+    def addresses(self) -> Iterable[str]:
+        """Every address to scan, ascending."""
+        for lo, hi in self.intervals:
+            for value in range(lo, hi + 1):
+                yield str(IPv4Address(value))
+
+
+def _interval(net: IPv4Network, from_cidr: bool) -> tuple[int, int]:
+    lo, hi = int(net.network_address), int(net.broadcast_address)
+    # A CIDR block's network and broadcast addresses are not hosts; a range or address is taken as written.
+    if from_cidr and net.prefixlen <= 30:
+        return lo + 1, hi - 1
+    return lo, hi
+
+
+def _merge(intervals: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(intervals):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return tuple(merged)
+
+
+def _system_resolver(name: str) -> list[str]:
+    infos = socket.getaddrinfo(name, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _parse_address(text: str, spec: str) -> IPv4Address:
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        raise TargetError(f"target {spec!r}: {text!r} is not an IPv4 address") from None
+    if not isinstance(addr, IPv4Address):
+        raise TargetError(f"target {spec!r}: IPv6 targets are not supported")
+    return addr
+
+
+def _parse_range(spec: str) -> list[IPv4Network]:
+    first_text, _, last_text = spec.partition("-")
+    first = _parse_address(first_text.strip(), spec)
+    last_text = last_text.strip()
+    if last_text.isdigit():
+        octet = int(last_text)
+        if octet > 255:
+            raise TargetError(f"target {spec!r}: last octet {octet} is above 255")
+        last = IPv4Address((int(first) & 0xFFFFFF00) | octet)
+    else:
+        last = _parse_address(last_text, spec)
+    if last < first:
+        raise TargetError(f"target {spec!r}: the range ends before it starts")
+    return list(ipaddress.summarize_address_range(first, last))
+
+
+def _parse_one(spec: str, resolve: Resolver) -> list[IPv4Network]:
+    if spec.replace(".", "").isdigit():
+        return [IPv4Network(_parse_address(spec, spec))]
+    if "/" in spec:
+        try:
+            net = ipaddress.ip_network(spec, strict=False)
+        except ValueError:
+            raise TargetError(f"target {spec!r}: not a valid CIDR block") from None
+        if not isinstance(net, IPv4Network):
+            raise TargetError(f"target {spec!r}: IPv6 targets are not supported")
+        return [net]
+    if "-" in spec and spec.replace("-", "").replace(".", "").replace(" ", "").isdigit():
+        return _parse_range(spec)
+    try:
+        addr = ipaddress.ip_address(spec)
+    except ValueError:
+        pass
+    else:
+        if not isinstance(addr, IPv4Address):
+            raise TargetError(f"target {spec!r}: IPv6 targets are not supported")
+        return [IPv4Network(addr)]
+    if not _looks_like_hostname(spec):
+        raise TargetError(f"target {spec!r}: not an address, CIDR, range (a-b) or host name")
+    try:
+        found = resolve(spec)
+    except (OSError, UnicodeError):
+        found = []
+    if not found:
+        raise TargetError(f"target {spec!r}: host name does not resolve to an IPv4 address")
+    return [IPv4Network(_parse_address(a, spec)) for a in found]
+
+
+def _looks_like_hostname(spec: str) -> bool:
+    if len(spec) > 253 or spec.startswith((".", "-")):
+        return False
+    labels = spec.rstrip(".").split(".")
+    return all(0 < len(lab) <= 63 and all(c.isalnum() or c in "-_" for c in lab) for lab in labels)
+
+
+def _read_file(spec: str) -> list[str]:
+    path = Path(spec[1:])
+    try:
+        if path.stat().st_size > MAX_TARGET_FILE_BYTES:
+            raise TargetError(f"target file {path}: larger than {MAX_TARGET_FILE_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except TargetError:
+        raise
+    except UnicodeDecodeError:
+        raise TargetError(f"target file {path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise TargetError(f"target file {path}: {exc.strerror or exc}") from None
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        item = line.split("#", 1)[0].strip()
+        if not item:
+            continue
+        if item.startswith("@"):
+            raise TargetError(f"target file {path} line {number}: nested @file is not allowed")
+        out.append(item)
+    if not out:
+        raise TargetError(f"target file {path}: no targets in it")
+    return out
+
+
+def _scope_error(net: IPv4Network, spec: str, allow_public: bool) -> str | None:
+    for bad in NOT_HOSTS:
+        if net.overlaps(bad):
+            return f"target {spec!r}: {net} includes non-host addresses ({bad})"
+    if allow_public:
+        return None
+    if any(net.subnet_of(ok) for ok in NON_PUBLIC):
+        return None
+    return (
+        f"target {spec!r}: {net} includes public (globally routable) addresses; "
+        "scan them only with --allow-public and the owner's permission"
+    )
+
+
+def parse_targets(
+    specs: Sequence[str],
+    *,
+    allow_public: bool = False,
+    max_hosts: int = DEFAULT_MAX_HOSTS,
+    resolve: Resolver = _system_resolver,
+) -> TargetSet:
+    """Parse and check every spec; raise TargetError (one line) on the first bad one."""
+    if not specs:
+        raise TargetError("no targets given")
+    expanded: list[str] = []
+    for raw in specs:
+        spec = raw.strip()
+        if not spec:
+            raise TargetError("empty target")
+        expanded.extend(_read_file(spec) if spec.startswith("@") else [spec])
+    intervals: list[tuple[int, int]] = []
+    for spec in expanded:
+        for net in _parse_one(spec, resolve):
+            problem = _scope_error(net, spec, allow_public)
+            if problem:
+                raise TargetError(problem)
+            intervals.append(_interval(net, from_cidr="/" in spec))
+    result = TargetSet(specs=tuple(s.strip() for s in specs), intervals=_merge(intervals))
+    if result.count > max_hosts:
+        raise TargetError(
+            f"targets cover {result.count} addresses, more than the cap of {max_hosts}; "
+            "raise it with --max-hosts if you mean it"
+        )
+    return result
