@@ -1,0 +1,210 @@
+"""Canonical vendor ids, the names they go by, and who makes what for whom (data/vendors.toml)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+KINDS = frozenset({"maker", "brand", "other"})
+RELATIONS = frozenset({"subsidiary", "product-line", "oem", "former-subsidiary"})
+# Relations that make a brand part of its parent's group (and so of a list entry's "affiliates").
+AFFILIATE_RELATIONS = frozenset({"subsidiary", "product-line"})
+CONFIDENCES = frozenset({"strong", "weak"})
+NO_RELATION = "none"
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_RELATION_KEYS = frozenset({"parent", "relation", "relation_source", "relation_confidence"})
+_KEYS = frozenset({"name", "kind", "surveillance", "camera_oui", "aliases"}) | _RELATION_KEYS
+# Free text from devices is untrusted; names longer than this are cut before matching.
+MAX_NAME = 256
+
+
+class VendorError(ValueError):
+    """Vendor data is malformed (one-line message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """One canonical vendor and, for a brand, how it relates to its parent."""
+
+    id: str
+    name: str
+    kind: str
+    surveillance: bool
+    aliases: tuple[str, ...]
+    parent: str | None
+    relation: str | None
+    relation_source: str | None
+    relation_confidence: str
+    camera_oui: bool = False  # its MAC blocks are mostly surveillance gear, so a MAC alone suggests a camera
+
+    @property
+    def short_name(self) -> str:
+        """The common name without the legal name in brackets: "Hikvision"."""
+        return self.name.split(" (", 1)[0]
+
+
+class VendorDB:
+    """The vendor vocabulary with alias matching and OEM-relation queries."""
+
+    def __init__(self, vendors: Mapping[str, Vendor]) -> None:
+        self._vendors = dict(vendors)
+        _check_parents(self._vendors)
+        self._patterns = tuple(
+            (vid, re.compile(alias, re.IGNORECASE)) for vid, v in self._vendors.items() for alias in v.aliases
+        )
+        self._from_name = lru_cache(maxsize=4096)(self._match_name)
+
+    @classmethod
+    def builtin(cls) -> VendorDB:
+        """The vendor data shipped with camscan (parsed once)."""
+        return _builtin()
+
+    @classmethod
+    def from_toml(cls, text: str, origin: str = "vendors.toml") -> VendorDB:
+        """Parse vendor data in the vendors.toml format."""
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise VendorError(f"{origin}: bad TOML: {exc}") from None
+        table = doc.get("vendor")
+        if not isinstance(table, dict) or not table:
+            raise VendorError(f"{origin}: no [vendor.<id>] tables")
+        return cls({vid: _parse_vendor(origin, vid, body) for vid, body in table.items()})
+
+    def ids(self) -> frozenset[str]:
+        """Every known vendor id."""
+        return frozenset(self._vendors)
+
+    def get(self, vid: str) -> Vendor:
+        """The vendor with this id (KeyError if unknown)."""
+        return self._vendors[vid]
+
+    def from_name(self, text: str) -> str | None:
+        """Map a registrant or free-text maker name to a vendor id; None if nothing matches."""
+        cleaned = " ".join(text[:MAX_NAME].split())
+        return self._from_name(cleaned) if cleaned else None
+
+    def maker_of(self, vid: str) -> str:
+        """Follow the parent chain to its end: ezviz -> hikvision; a maker maps to itself."""
+        return self._chain(vid)[-1]
+
+    def affiliates_of(self, vid: str) -> frozenset[str]:
+        """vid plus every vendor whose parent chain reaches it through subsidiary/product-line links only."""
+        self.get(vid)
+        found = {vid}
+        for other in self._vendors:
+            current = other
+            while (v := self._vendors[current]).parent is not None and v.relation in AFFILIATE_RELATIONS:
+                current = v.parent
+                if current == vid:
+                    found.add(other)
+                    break
+        return frozenset(found)
+
+    def relation_note(self, vid: str) -> str | None:
+        """One phrase on how a brand relates to its parent, e.g. "ezviz is a Hikvision subsidiary"."""
+        v = self.get(vid)
+        if v.parent is None or v.relation is None:
+            return None
+        parent = self.get(v.parent).short_name
+        verb = "is probably" if v.relation_confidence == "weak" else "is"
+        what = {
+            "subsidiary": f"a {parent} subsidiary",
+            "product-line": f"a {parent} product line",
+            "oem": f"an OEM customer of {parent}",
+            "former-subsidiary": f"a former {parent} subsidiary",
+        }[v.relation]
+        return f"{vid} {verb} {what}"
+
+    def _chain(self, vid: str) -> list[str]:
+        chain = [vid]
+        while (parent := self.get(chain[-1]).parent) is not None:
+            chain.append(parent)
+        return chain
+
+    def _match_name(self, text: str) -> str | None:
+        best: tuple[int, str] | None = None
+        for vid, pattern in self._patterns:
+            m = pattern.search(text)
+            # Longest matched text wins; ties keep file order.
+            if m is not None and (best is None or len(m.group(0)) > best[0]):
+                best = (len(m.group(0)), vid)
+        return best[1] if best else None
+
+
+@cache
+def _builtin() -> VendorDB:
+    text = resources.files("camscan").joinpath("data/vendors.toml").read_text(encoding="utf-8")
+    return VendorDB.from_toml(text, "camscan/data/vendors.toml")
+
+
+def _parse_vendor(origin: str, vid: str, body: object) -> Vendor:
+    where = f"{origin}: vendor {vid!r}"
+    if not _ID.match(vid):
+        raise VendorError(f"{where}: id must be a lowercase slug")
+    if not isinstance(body, dict):
+        raise VendorError(f"{where}: must be a table")
+    unknown = set(body) - _KEYS
+    if unknown:
+        raise VendorError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    name = _text(where, body, "name")
+    kind = _text(where, body, "kind")
+    if kind not in KINDS:
+        raise VendorError(f"{where}: kind must be one of {', '.join(sorted(KINDS))}")
+    surveillance = body.get("surveillance")
+    if not isinstance(surveillance, bool):
+        raise VendorError(f"{where}: surveillance must be true or false")
+    aliases = body.get("aliases")
+    if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) and a for a in aliases):
+        raise VendorError(f"{where}: aliases must be a non-empty list of regexes")
+    for alias in aliases:
+        try:
+            re.compile(alias)
+        except re.error as exc:
+            raise VendorError(f"{where}: alias {alias!r} is not a valid regex: {exc}") from None
+    parent = _optional_text(where, body, "parent")
+    relation = _optional_text(where, body, "relation")
+    source = _optional_text(where, body, "relation_source")
+    if (parent is None) != (relation is None) or (parent is None) != (source is None):
+        raise VendorError(f"{where}: parent, relation and relation_source go together")
+    if relation is not None and relation not in RELATIONS:
+        raise VendorError(f"{where}: relation must be one of {', '.join(sorted(RELATIONS))}")
+    confidence = _optional_text(where, body, "relation_confidence")
+    if confidence is not None and (parent is None or confidence not in CONFIDENCES):
+        raise VendorError(f"{where}: relation_confidence must be strong or weak, and only with a parent")
+    confidence = confidence or (NO_RELATION if parent is None else "strong")
+    camera_oui = body.get("camera_oui", surveillance)
+    if not isinstance(camera_oui, bool):
+        raise VendorError(f"{where}: camera_oui must be true or false")
+    return Vendor(
+        vid, name, kind, surveillance, tuple(aliases), parent, relation, source, confidence, camera_oui
+    )
+
+
+def _text(where: str, body: Mapping[str, object], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise VendorError(f"{where}: {key} must be a non-empty string")
+    return value
+
+
+def _optional_text(where: str, body: Mapping[str, object], key: str) -> str | None:
+    return _text(where, body, key) if key in body else None
+
+
+def _check_parents(vendors: Mapping[str, Vendor]) -> None:
+    for vid, v in vendors.items():
+        seen = {vid}
+        current = v
+        while current.parent is not None:
+            if current.parent not in vendors:
+                raise VendorError(f"vendor {current.id!r}: unknown parent {current.parent!r}")
+            if current.parent in seen:
+                raise VendorError(f"vendor {vid!r}: parent chain loops through {current.parent!r}")
+            seen.add(current.parent)
+            current = vendors[current.parent]

@@ -1,0 +1,245 @@
+"""Watchlists (built-in and user TOML files) and flagging a device's maker or brand against them."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from camscan.models import WatchlistHit
+from camscan.vendors import VendorDB
+
+SCOPES = frozenset({"video-surveillance", "all"})
+MAX_FILE_BYTES = 1_000_000
+MAX_ENTRIES = 1000
+BUILTIN_ORIGIN = "builtin"
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_LIST_REQUIRED = ("id", "title", "source", "entry")
+_LIST_OPTIONAL = ("description", "url", "updated")
+_ENTRY_REQUIRED = ("vendor", "reason")
+_ENTRY_OPTIONAL = ("scope", "affiliates", "source")
+
+
+class WatchlistError(ValueError):
+    """A watchlist is unusable; the message is one line, "<path>: <what is wrong>"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One vendor on a list, with how far the listing reaches."""
+
+    vendor: str
+    scope: str  # "video-surveillance" | "all"
+    affiliates: bool  # subsidiaries and product lines included
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """A named list of vendors with its citation."""
+
+    id: str
+    title: str
+    description: str
+    source: str
+    url: str
+    updated: str
+    entries: tuple[Entry, ...]
+    origin: str  # "builtin" or the user file's path
+
+
+def builtin() -> dict[str, Watchlist]:
+    """The lists shipped with camscan, by id."""
+    return dict(_builtin())
+
+
+def load_file(path: Path, vendors: VendorDB) -> Watchlist:
+    """Read and check a user watchlist file."""
+    where = str(path)
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise WatchlistError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise WatchlistError(f"{where}: larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WatchlistError(f"{where}: not UTF-8 text") from None
+    return parse(text, where, vendors)
+
+
+def parse(text: str, origin: str, vendors: VendorDB) -> Watchlist:
+    """Parse watchlist TOML; origin names it in errors and in Watchlist.origin."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WatchlistError(f"{origin}: bad TOML: {_one_line(str(exc))}") from None
+    _check_keys(origin, doc, _LIST_REQUIRED, _LIST_OPTIONAL)
+    list_id = _string(origin, doc, "id")
+    if not _ID.match(list_id):
+        raise WatchlistError(f"{origin}: id {list_id!r} must be lowercase letters, digits, '-', '.', '_'")
+    source = _string(origin, doc, "source")
+    raw_entries = doc["entry"]
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise WatchlistError(f"{origin}: empty list: add at least one [[entry]]")
+    if len(raw_entries) > MAX_ENTRIES:
+        raise WatchlistError(f"{origin}: more than {MAX_ENTRIES} entries")
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(raw_entries, 1):
+        entry = _parse_entry(f"{origin}: entry {n}", raw, source, vendors)
+        if entry.vendor in seen:
+            raise WatchlistError(f"{origin}: entry {n}: duplicate entry for vendor {entry.vendor!r}")
+        seen.add(entry.vendor)
+        entries.append(entry)
+    return Watchlist(
+        id=list_id,
+        title=_string(origin, doc, "title"),
+        description=_string(origin, doc, "description", ""),
+        source=source,
+        url=_string(origin, doc, "url", ""),
+        updated=_string(origin, doc, "updated", ""),
+        entries=tuple(entries),
+        origin=origin,
+    )
+
+
+def select(specs: Sequence[str], vendors: VendorDB) -> list[Watchlist]:
+    """Resolve --watchlist values: [] means every built-in list; each spec is a built-in id or a file path."""
+    shipped = builtin()
+    if not specs:
+        return list(shipped.values())
+    chosen: dict[str, Watchlist] = {}
+    for spec in dict.fromkeys(specs):
+        if spec in shipped:
+            wl = shipped[spec]
+        elif _looks_like_path(spec):
+            wl = load_file(Path(spec), vendors)
+        else:
+            names = ", ".join(sorted(shipped))
+            raise WatchlistError(f"{spec}: unknown watchlist (built-in: {names}; or a path to a .toml file)")
+        if wl.id in chosen:
+            first = chosen[wl.id].origin
+            raise WatchlistError(f"{wl.origin}: duplicate watchlist id {wl.id!r} (also in {first})")
+        chosen[wl.id] = wl
+    return list(chosen.values())
+
+
+def flag(
+    manufacturer: str | None,
+    brand: str | None,
+    is_camera: bool,
+    lists: Sequence[Watchlist],
+    vendors: VendorDB,
+    recognised_by: str | None = None,
+) -> tuple[WatchlistHit, ...]:
+    """One hit per list whose best entry covers this manufacturer or brand within its scope."""
+    hits: list[WatchlistHit] = []
+    for wl in lists:
+        best: tuple[int, Entry, str] | None = None
+        for entry in wl.entries:
+            if entry.scope != "all" and not is_camera:
+                continue
+            found = _match(entry, manufacturer, brand, vendors)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], entry, found[1])
+        if best is not None:
+            _, entry, how = best
+            reason = f"{how}; recognised by {recognised_by}" if recognised_by else how
+            hits.append(WatchlistHit(list=wl.id, entity=entry.vendor, reason=reason, source=entry.source))
+    return tuple(hits)
+
+
+def _match(
+    entry: Entry, manufacturer: str | None, brand: str | None, vendors: VendorDB
+) -> tuple[int, str] | None:
+    """(rank, how) when the entry covers the device; a lower rank is a more direct match."""
+    group = vendors.affiliates_of(entry.vendor) if entry.affiliates else frozenset({entry.vendor})
+    candidates = (("manufacturer", manufacturer, 0), ("brand", brand, 2))
+    for role, vid, rank in candidates:
+        if vid is None or vid not in group:
+            continue
+        if vid == entry.vendor:
+            how = f"{role} {vid}"
+            other = brand if role == "manufacturer" else None
+            if other is not None and other != vid:
+                note = vendors.relation_note(other) if other in vendors.ids() else None
+                how += f" (brand {note})" if note else f" (brand {other})"
+            return rank, how
+        return rank + 1, f"{role} {vid} ({vendors.relation_note(vid)})"
+    return None
+
+
+@cache
+def _builtin() -> Mapping[str, Watchlist]:
+    vendors = VendorDB.builtin()
+    folder = resources.files("camscan").joinpath("data/watchlists")
+    found: dict[str, Watchlist] = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            wl = parse(item.read_text(encoding="utf-8"), f"camscan/data/watchlists/{item.name}", vendors)
+            found[wl.id] = replace(wl, origin=BUILTIN_ORIGIN)
+    return found
+
+
+def _parse_entry(where: str, raw: object, list_source: str, vendors: VendorDB) -> Entry:
+    if not isinstance(raw, dict):
+        raise WatchlistError(f"{where}: must be a table ([[entry]])")
+    _check_keys(where, raw, _ENTRY_REQUIRED, _ENTRY_OPTIONAL)
+    vendor = _string(where, raw, "vendor")
+    if vendor not in vendors.ids():
+        close = difflib.get_close_matches(vendor.lower(), sorted(vendors.ids()), n=3, cutoff=0.75)
+        by_name = vendors.from_name(vendor)
+        hints = [*close, *([by_name] if by_name and by_name not in close else [])]
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else " (see camscan/data/vendors.toml for ids)"
+        raise WatchlistError(f"{where}: unknown vendor id {vendor!r}{hint}")
+    scope = _string(where, raw, "scope", "video-surveillance")
+    if scope not in SCOPES:
+        raise WatchlistError(f"{where}: scope {scope!r} must be 'video-surveillance' or 'all'")
+    affiliates = raw.get("affiliates", False)
+    if not isinstance(affiliates, bool):
+        raise WatchlistError(f"{where}: affiliates must be true or false")
+    return Entry(
+        vendor=vendor,
+        scope=scope,
+        affiliates=affiliates,
+        reason=_string(where, raw, "reason"),
+        source=_string(where, raw, "source", list_source),
+    )
+
+
+def _check_keys(
+    where: str, table: Mapping[str, object], required: Sequence[str], optional: Sequence[str]
+) -> None:
+    missing = [k for k in required if k not in table]
+    if missing:
+        raise WatchlistError(f"{where}: missing key {', '.join(repr(k) for k in missing)}")
+    unknown = sorted(set(table) - set(required) - set(optional))
+    if unknown:
+        raise WatchlistError(f"{where}: unknown key {', '.join(repr(k) for k in unknown)}")
+
+
+def _string(where: str, table: Mapping[str, object], key: str, default: str | None = None) -> str:
+    value = table.get(key)
+    if default is not None and (value is None or value == ""):
+        return default
+    if not isinstance(value, str) or not value.strip():
+        raise WatchlistError(f"{where}: {key!r} must be a non-empty string")
+    return _one_line(value.strip())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _looks_like_path(spec: str) -> bool:
+    return "/" in spec or "\\" in spec or spec.endswith(".toml") or Path(spec).exists()
