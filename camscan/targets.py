@@ -14,7 +14,7 @@ MAX_TARGET_FILE_BYTES = 4 * 1024 * 1024
 
 # Address space that is not globally routable and that a site scan may cover without --allow-public.
 NON_PUBLIC = tuple(
-    ipaddress.ip_network(n)
+    IPv4Network(n)
     for n in (
         "10.0.0.0/8",
         "172.16.0.0/12",
@@ -26,7 +26,7 @@ NON_PUBLIC = tuple(
     )
 )
 # Never host addresses: "this network", multicast, reserved/broadcast.
-NOT_HOSTS = tuple(ipaddress.ip_network(n) for n in ("0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"))
+NOT_HOSTS = tuple(IPv4Network(n) for n in ("0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"))
 
 Resolver = Callable[[str], list[str]]
 

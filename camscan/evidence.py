@@ -1,0 +1,89 @@
+"""Join what probes saw to what it claims: fingerprint matches and MAC registrants become evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from camscan.fingerprints import FingerprintDB
+from camscan.models import Evidence, MacInfo, ProbeResult, Strength, Unmatched
+from camscan.vendors import VendorDB
+
+# Observations that name something and are worth a new fingerprint when nothing matched them.
+NAMING_FIELDS = frozenset(
+    {
+        "http.server",
+        "http.realm",
+        "http.title",
+        "http.location",
+        "tls.subject",
+        "tls.issuer",
+        "rtsp.server",
+        "rtsp.realm",
+    }
+)
+MAX_UNMATCHED_VALUE = 512
+
+
+def from_results(
+    ip: str, results: Iterable[ProbeResult], db: FingerprintDB
+) -> tuple[list[Evidence], list[Unmatched]]:
+    """Match every observation; the matched become evidence, the unmatched naming ones are kept aside."""
+    evidence: list[Evidence] = []
+    unmatched: list[Unmatched] = []
+    seen: set[tuple[str, str, int | None]] = set()
+    for result in results:
+        for obs in result.observations:
+            key = (obs.field, obs.value, obs.port)
+            if key in seen:
+                continue
+            seen.add(key)
+            match = db.match(obs.field, obs.value)
+            if match is not None:
+                evidence.append(
+                    Evidence(
+                        obs.probe,
+                        obs.field,
+                        obs.value,
+                        dict(match.claims),
+                        match.strength,
+                        obs.port,
+                        match.fingerprint,
+                    )
+                )
+            elif obs.field in NAMING_FIELDS and obs.value.strip():
+                unmatched.append(
+                    Unmatched(ip, obs.probe, obs.field, obs.value[:MAX_UNMATCHED_VALUE], obs.port)
+                )
+    return evidence, unmatched
+
+
+def from_open_ports(ports: Iterable[int], db: FingerprintDB) -> list[Evidence]:
+    """An open port can itself be a (weak) tell, such as Dahua's 37777."""
+    out = []
+    for port in ports:
+        match = db.match("tcp.port", str(port))
+        if match is not None:
+            out.append(
+                Evidence(
+                    "tcp", "tcp.port", str(port), dict(match.claims), match.strength, port, match.fingerprint
+                )
+            )
+    return out
+
+
+def from_mac(info: MacInfo, source: str, vendors: VendorDB) -> Evidence | None:
+    """The MAC block's registrant as evidence; weak for makers whose blocks are mostly not cameras."""
+    if info.vendor is None or info.vendor not in vendors.ids() or info.registrant is None:
+        return None
+    vendor = vendors.get(info.vendor)
+    key = "brand" if vendor.kind == "brand" else "manufacturer"
+    strength: Strength = "medium" if vendor.camera_oui else "weak"
+    return Evidence(
+        source,
+        "mac.oui",
+        info.registrant,
+        {key: vendor.id},
+        strength,
+        None,
+        f"oui:{info.block}" if info.block else None,
+    )

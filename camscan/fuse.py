@@ -1,0 +1,194 @@
+"""Weigh a host's evidence into one verdict: maker, brand, model, firmware, serial, type, confidence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from camscan.models import SURVEILLANCE_TYPES, Evidence, Strength, Verdict
+from camscan.vendors import VendorDB
+
+WEIGHT: dict[Strength, float] = {"strong": 0.9, "medium": 0.6, "weak": 0.3}
+WEAKER: dict[Strength, Strength] = {"strong": "medium", "medium": "weak", "weak": "weak"}
+# A maker or brand is named only above this score: one weak signal alone is never enough.
+NAME_THRESHOLD = 0.5
+# A rival candidate scoring at least this much is reported as a contradiction.
+CONFLICT_THRESHOLD = 0.3
+# Relations under which the brand's products are made by the parent maker itself.
+OWN_PRODUCT_RELATIONS = frozenset({"subsidiary", "product-line"})
+# Evidence from the maker's own stack (realm formats, vendor discovery protocols) outranks labels.
+LABEL_FIELDS = frozenset({"http.title", "mac.oui"})
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One value claimed for one key, with the evidence behind it."""
+
+    value: str
+    score: float
+    support: tuple[Evidence, ...]
+
+
+def _combine(weights: Iterable[float]) -> float:
+    miss = 1.0
+    for w in weights:
+        miss *= 1.0 - w
+    return 1.0 - miss
+
+
+def normalise_claims(evidence: Sequence[Evidence], vendors: VendorDB) -> list[Evidence]:
+    """Put brand ids under `brand`, and add the maker a brand implies as derived evidence."""
+    out: list[Evidence] = []
+    for ev in evidence:
+        claims = dict(ev.claims)
+        maker = claims.get("manufacturer")
+        if maker and maker in vendors.ids() and vendors.get(maker).kind == "brand":
+            claims.pop("manufacturer")
+            claims.setdefault("brand", maker)
+        if claims != dict(ev.claims):
+            ev = Evidence(ev.probe, ev.field, ev.value, claims, ev.strength, ev.port, ev.fingerprint, ev.note)
+        out.append(ev)
+        brand = claims.get("brand")
+        if not brand or brand not in vendors.ids() or "manufacturer" in claims:
+            continue
+        parent = vendors.maker_of(brand)
+        if parent == brand:
+            continue
+        info = vendors.get(brand)
+        strength: Strength = ev.strength
+        if info.relation not in OWN_PRODUCT_RELATIONS:
+            strength = WEAKER[strength]
+        if info.relation_confidence == "weak":
+            strength = "weak"
+        note = vendors.relation_note(brand) or f"{brand} -> {parent}"
+        out.append(
+            Evidence(
+                ev.probe,
+                ev.field,
+                ev.value,
+                {"manufacturer": parent},
+                strength,
+                ev.port,
+                ev.fingerprint,
+                f"derived: {note}",
+            )
+        )
+    return out
+
+
+def candidates(evidence: Sequence[Evidence], key: str) -> list[Candidate]:
+    """Every value claimed for `key`, best first."""
+    support: defaultdict[str, list[Evidence]] = defaultdict(list)
+    for ev in evidence:
+        value = ev.claims.get(key)
+        if value:
+            support[value].append(ev)
+    ranked = [
+        Candidate(value, _combine(_independent_weights(evs)), tuple(evs)) for value, evs in support.items()
+    ]
+    return sorted(ranked, key=lambda c: (-c.score, c.value))
+
+
+def _independent_weights(evs: Sequence[Evidence]) -> list[float]:
+    # The same fact seen twice (one banner on two ports) is one signal, not two.
+    best: dict[tuple[str, str], float] = {}
+    for ev in evs:
+        key = (ev.field, ev.value)
+        best[key] = max(best.get(key, 0.0), WEIGHT[ev.strength])
+    return list(best.values())
+
+
+def _pick(
+    evidence: Sequence[Evidence], key: str, threshold: float = 0.0
+) -> tuple[str | None, list[Candidate]]:
+    ranked = candidates(evidence, key)
+    if not ranked or ranked[0].score < threshold:
+        return None, ranked
+    return ranked[0].value, ranked
+
+
+def _maker_score(ranked: list[Candidate], vendors: VendorDB) -> tuple[float, list[str]]:
+    """Confidence in the top maker, lowered by rivals that are not the same company group."""
+    top = ranked[0]
+    group = vendors.affiliates_of(vendors.maker_of(top.value)) if top.value in vendors.ids() else {top.value}
+    rivals = [c for c in ranked[1:] if c.value not in group and c.score >= CONFLICT_THRESHOLD]
+    conflicts = [
+        f"manufacturer {c.value} also claimed ({', '.join(sorted({e.field for e in c.support}))})"
+        for c in rivals
+    ]
+    penalty = max((c.score for c in rivals), default=0.0)
+    return max(0.0, top.score - 0.5 * penalty), conflicts
+
+
+def fuse(evidence: Sequence[Evidence], vendors: VendorDB) -> Verdict:
+    """The verdict for one host; contradictions are reported, never silently dropped."""
+    evs = normalise_claims(evidence, vendors)
+    manufacturer, makers = _pick(evs, "manufacturer", NAME_THRESHOLD)
+    brand, brands = _pick(evs, "brand", NAME_THRESHOLD)
+    conflicts: list[str] = []
+    confidence = 0.0
+    if manufacturer:
+        confidence, conflicts = _maker_score(makers, vendors)
+    if brand and manufacturer and vendors.maker_of(brand) not in (manufacturer, brand):
+        related = vendors.maker_of(brand)
+        conflicts.append(f"brand {brand} is usually made by {related}, but the evidence names {manufacturer}")
+    for rival in brands[1:]:
+        if (
+            rival.score >= CONFLICT_THRESHOLD
+            and brand
+            and vendors.maker_of(rival.value) != vendors.maker_of(brand)
+        ):
+            conflicts.append(f"brand {rival.value} also claimed")
+    if brand is None and manufacturer is not None:
+        brand = manufacturer
+    device_type, _ = _pick(evs, "device_type")
+    if device_type is None and manufacturer and _implies_camera(makers[0], vendors):
+        device_type = "camera"
+    model, _ = _pick(evs, "model")
+    firmware, _ = _pick(evs, "firmware")
+    serial, _ = _pick(evs, "serial")
+    is_camera = device_type in SURVEILLANCE_TYPES
+    if not manufacturer and is_camera:
+        # A camera of unknown make: confidence says how sure we are it is a camera at all.
+        types = candidates(evs, "device_type")
+        confidence = types[0].score if types else 0.0
+    return Verdict(
+        manufacturer=manufacturer,
+        brand=brand,
+        model=model,
+        firmware=firmware,
+        serial=serial,
+        device_type=device_type,
+        is_camera=is_camera,
+        confidence=round(confidence, 2),
+        conflicts=tuple(conflicts),
+    )
+
+
+def _implies_camera(maker: Candidate, vendors: VendorDB) -> bool:
+    """A surveillance maker named by its own stack (or by a camera-only MAC block) makes a camera."""
+    if maker.value not in vendors.ids() or not vendors.get(maker.value).surveillance:
+        return False
+    if any(ev.field != "mac.oui" for ev in maker.support):
+        return True
+    return all(
+        vendors.get(ev.claims.get("brand") or maker.value).camera_oui
+        for ev in maker.support
+        if (ev.claims.get("brand") or maker.value) in vendors.ids()
+    )
+
+
+def recognised_by(evidence: Sequence[Evidence], manufacturer: str | None, vendors: VendorDB) -> str | None:
+    """A short account of the strongest evidence for the maker, for the watchlist reason."""
+    if not manufacturer:
+        return None
+    evs = [e for e in normalise_claims(evidence, vendors) if e.claims.get("manufacturer") == manufacturer]
+    if not evs:
+        return None
+    evs.sort(key=lambda e: (-WEIGHT[e.strength], e.field in LABEL_FIELDS, e.field))
+    parts = []
+    for ev in evs[:2]:
+        value = ev.value if len(ev.value) <= 60 else ev.value[:57] + "..."
+        parts.append(f"{ev.field} {value!r}" + (f" ({ev.note})" if ev.note else ""))
+    return "; ".join(parts)
