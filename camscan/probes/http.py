@@ -1,0 +1,189 @@
+"""HTTP(S) banner probe: one unauthenticated GET /, one same-host redirect, capped body."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import httpx
+
+from camscan import __version__
+from camscan.context import HTTPS_PORTS, ScanContext
+from camscan.models import Host, Observation, ProbeResult
+from camscan.parse.http import decode_body, extract_title, realms
+from camscan.probes.tcp import short_error, status_for_error
+from camscan.probes.tls import peer_observations
+from camscan.status import Status
+
+USER_AGENT = f"camscan/{__version__} (inventory scan; no login)"
+# identity: a compressed body could expand far past the cap before we see it.
+# close: one request per connection, nothing left open on the device.
+REQUEST_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "close"}
+MAX_VALUES = 32  # per header field per response: a peer may repeat a header without end
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One URL on the scanned host, with its logical port (the one the report shows)."""
+
+    scheme: str
+    ip: str
+    port: int
+    path: str = "/"
+
+    def url(self, port: int | None = None) -> str:
+        """The URL for `port` (default: the logical port)."""
+        host = f"[{self.ip}]" if ":" in self.ip else self.ip
+        return f"{self.scheme}://{host}:{self.port if port is None else port}{self.path}"
+
+
+def _same_ip(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return False
+
+
+def redirect_target(base: Target, location: str) -> Target | None:
+    """Where a Location header points if it stays on the same IP address (no hostnames), else None."""
+    try:
+        joined = httpx.URL(base.url()).join(location.strip())
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    if joined.scheme not in ("http", "https") or not _same_ip(joined.host, base.ip):
+        return None
+    port = joined.port or (443 if joined.scheme == "https" else 80)
+    # Rebuilt from parts on purpose: userinfo and fragments in the Location are dropped.
+    target = Target(joined.scheme, base.ip, port, joined.raw_path.decode("ascii", "replace") or "/")
+    return None if target == base else target
+
+
+def _decompressed(raw: bytes, encoding: str | None, cap: int) -> bytes:
+    enc = (encoding or "").strip().lower()
+    if enc not in ("gzip", "x-gzip", "deflate"):
+        return raw
+    for wbits in (47, -15):  # gzip or zlib header (auto), then raw deflate
+        try:
+            return zlib.decompressobj(wbits).decompress(raw, cap)
+        except zlib.error:
+            continue
+    return raw
+
+
+def _capped(values: Iterable[str], limit: int) -> list[str]:
+    return [v[:limit] for v, _ in zip(values, range(MAX_VALUES), strict=False)]
+
+
+def header_observations(resp: httpx.Response, port: int, limit: int) -> list[Observation]:
+    """Status, Server, realms, Location and Set-Cookie of one response."""
+    h = resp.headers
+    obs = [Observation("http", "http.status", str(resp.status_code), port)]
+    fields: list[tuple[str, list[str]]] = [
+        ("http.server", h.get_list("server")),
+        ("http.realm", [r for c in h.get_list("www-authenticate")[:MAX_VALUES] for r in realms(c[:limit])]),
+        ("http.location", h.get_list("location")),
+        ("http.cookie", h.get_list("set-cookie")),
+    ]
+    for name, values in fields:
+        obs.extend(Observation("http", name, v, port) for v in _capped(values, limit) if v.strip())
+    return obs
+
+
+def body_observations(raw: bytes, headers: httpx.Headers, port: int, cap: int) -> list[Observation]:
+    """Title and decoded body prefix of a (possibly cut short) body."""
+    data = _decompressed(raw[:cap], headers.get("content-encoding"), cap)
+    text = decode_body(data, headers.get("content-type"))
+    obs: list[Observation] = []
+    title = extract_title(text)
+    if title:
+        obs.append(Observation("http", "http.title", title, port))
+    if text.strip():
+        obs.append(Observation("http", "http.body", text, port))
+    return obs
+
+
+def _tls_observations(resp: httpx.Response, port: int) -> list[Observation]:
+    stream = resp.extensions.get("network_stream")
+    if stream is None:
+        return []
+    try:
+        return peer_observations(stream.get_extra_info("ssl_object"), port)
+    except Exception:  # the certificate is best-effort extra evidence
+        return []
+
+
+async def _raw_chunks(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives; a body a transport already read (MockTransport) comes in one piece."""
+    if resp.is_stream_consumed:
+        yield resp.content
+        return
+    async for chunk in resp.aiter_raw():
+        yield chunk
+
+
+async def _exchange(ctx: ScanContext, target: Target, obs: list[Observation]) -> tuple[Status, str | None]:
+    """GET one URL, appending observations as they arrive; returns (status, Location)."""
+    url = target.url(ctx.real_port(target.port))
+    async with ctx.http.stream("GET", url, headers=REQUEST_HEADERS) as resp:
+        obs.extend(header_observations(resp, target.port, ctx.caps.header))
+        if target.scheme == "https":
+            obs.extend(_tls_observations(resp, target.port))
+        body = bytearray()
+        status = Status.OK
+        try:
+            async for chunk in _raw_chunks(resp):
+                body += chunk
+                if len(body) > ctx.caps.body:
+                    status = Status.TOO_LARGE  # leaving the block closes the stream: an endless body stops
+                    break
+        finally:  # a timeout mid-body still keeps what arrived
+            obs.extend(body_observations(bytes(body), resp.headers, target.port, ctx.caps.body))
+        return status, resp.headers.get("location")
+
+
+async def _guarded(
+    ctx: ScanContext, target: Target, obs: list[Observation], deadline: float
+) -> tuple[Status, str | None, str | None]:
+    """_exchange with the probe deadline and every error mapped to a status: (status, error, Location)."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            status, location = await _exchange(ctx, target, obs)
+        return status, None, location
+    except (TimeoutError, httpx.TimeoutException):
+        return Status.TIMEOUT, f"no complete answer within {ctx.timeouts.probe:g}s", None
+    except (httpx.RemoteProtocolError, httpx.DecodingError) as exc:
+        return Status.PROTOCOL_ERROR, f"not HTTP: {short_error(exc)}", None
+    except (httpx.TransportError, OSError) as exc:
+        return status_for_error(exc), short_error(exc), None
+    except Exception as exc:
+        return Status.ERROR, f"{type(exc).__name__}: {short_error(exc)}", None
+
+
+class HttpProbe:
+    """GET / over HTTP (HTTPS on the TLS ports); observe status, headers, realms, title, body, cert."""
+
+    name: ClassVar[str] = "http"
+
+    async def run(self, ctx: ScanContext, host: Host, port: int) -> ProbeResult:
+        """Probe one logical port of one host; never raises."""
+        start = time.monotonic()
+        obs: list[Observation] = []
+        base = Target("https" if port in HTTPS_PORTS else "http", host.ip, port)
+        async with ctx.limits.connection(host.ip):
+            deadline = asyncio.get_running_loop().time() + ctx.timeouts.probe
+            status, error, location = await _guarded(ctx, base, obs, deadline)
+            target = redirect_target(base, location) if location else None
+            if target is not None:
+                followed, why, _ = await _guarded(ctx, target, obs, deadline)
+                if followed is not Status.OK:
+                    error = f"redirect to {target.url()}: {why or followed.value}"
+                if followed is Status.TOO_LARGE:
+                    status = Status.TOO_LARGE
+        return ProbeResult(
+            self.name, host.ip, port, status, tuple(dict.fromkeys(obs)), error, time.monotonic() - start
+        )
