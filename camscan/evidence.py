@@ -22,6 +22,8 @@ NAMING_FIELDS = frozenset(
     }
 )
 MAX_UNMATCHED_VALUE = 512
+# Values longer than this (page bodies) are kept in the evidence as the matched excerpt only.
+EXCERPT_OVER = 256
 
 
 def from_results(
@@ -39,11 +41,12 @@ def from_results(
             seen.add(key)
             match = db.match(obs.field, obs.value)
             if match is not None:
+                value = db.excerpt(match, obs.value) if len(obs.value) > EXCERPT_OVER else obs.value
                 evidence.append(
                     Evidence(
                         obs.probe,
                         obs.field,
-                        obs.value,
+                        value,
                         dict(match.claims),
                         match.strength,
                         obs.port,

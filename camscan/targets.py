@@ -194,9 +194,10 @@ def parse_targets(
     *,
     allow_public: bool = False,
     max_hosts: int = DEFAULT_MAX_HOSTS,
-    resolve: Resolver = _system_resolver,
+    resolve: Resolver | None = None,
 ) -> TargetSet:
     """Parse and check every spec; raise TargetError (one line) on the first bad one."""
+    resolve = resolve or _system_resolver
     if not specs:
         raise TargetError("no targets given")
     expanded: list[str] = []

@@ -22,8 +22,10 @@ class FingerprintDB:
     def __init__(self, entries: Iterable[Fingerprint]) -> None:
         self._entries = list(entries)
         self._by_field: dict[str, list[Fingerprint]] = {}
+        self._by_id: dict[str, Fingerprint] = {}
         for fp in self._entries:
             self._by_field.setdefault(fp.field, []).append(fp)
+            self._by_id.setdefault(fp.id, fp)
 
     @classmethod
     def builtin(cls) -> FingerprintDB:
@@ -77,6 +79,16 @@ class FingerprintDB:
     def entries(self) -> list[Fingerprint]:
         """All entries in database order."""
         return list(self._entries)
+
+    def excerpt(self, match: Match, value: str, context: int = 60) -> str:
+        """The part of a long value the entry matched, with some context (for the report's evidence)."""
+        fp = self._by_id.get(match.fingerprint)
+        text = value[: self.cap(match.field)]
+        hit = fp.pattern.search(text) if fp else None
+        if hit is None:
+            return text[: 2 * context]
+        start, end = max(0, hit.start() - context), min(len(text), hit.end() + context)
+        return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
 
 
 def _match(fp: Fingerprint, text: str) -> Match | None:

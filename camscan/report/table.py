@@ -39,7 +39,7 @@ def render_table(report: Report, console: Console) -> None:
     for d in sorted(report.devices, key=_order):
         v = d.verdict
         maker = _safe(v.manufacturer) if v.manufacturer else _safe(v.device_type and f"({v.device_type})")
-        flag = Text(", ".join(h.list for h in d.watchlist), style="bold red") if d.watchlisted else Text("")
+        flag = Text(f"YES ({len(d.watchlist)} lists)", style="bold red") if d.watchlisted else Text("")
         table.add_row(
             _safe(d.ip),
             _safe(d.mac),
@@ -61,3 +61,6 @@ def render_table(report: Report, console: Console) -> None:
     if report.deadline_hit:
         summary += "; the scan deadline cut probing short"
     console.print(Text(summary, style="bold red" if flagged else "bold"))
+    if flagged:
+        names = sorted({h.list for d in report.devices for h in d.watchlist})
+        console.print(Text(f"lists: {', '.join(names)} (reasons and sources in the JSON report)", style="dim"))

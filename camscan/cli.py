@@ -1,0 +1,312 @@
+"""The camscan command line: scan, watchlist, fingerprints, lab."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from camscan import __version__
+from camscan.context import DEFAULT_PORTS, Timeouts
+from camscan.engine import Knowledge, ScanError, ScanOptions, run_scan
+from camscan.engine import Progress as EngineProgress
+from camscan.fingerprints import FingerprintDB, FingerprintError, self_test
+from camscan.lab.cli import lab_app
+from camscan.options import OptionError, parse_port_map, parse_ports, read_mac_file
+from camscan.report import render_csv, render_json, render_table, write_atomic
+from camscan.targets import DEFAULT_MAX_HOSTS, TargetError, parse_targets
+from camscan.vendors import VendorDB, VendorError
+from camscan.watchlist import Watchlist, WatchlistError, select
+
+EXIT_CLEAN, EXIT_WATCHLISTED, EXIT_BAD_INPUT, EXIT_FAILED = 0, 1, 2, 3
+
+app = typer.Typer(
+    help="Find the IP cameras on your networks and name their real manufacturer, relabels included.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+watchlist_app = typer.Typer(help="Show the watchlists camscan flags devices against.", no_args_is_help=True)
+fingerprints_app = typer.Typer(help="Test and explore the fingerprint database.", no_args_is_help=True)
+app.add_typer(watchlist_app, name="watchlist")
+app.add_typer(fingerprints_app, name="fingerprints")
+app.add_typer(lab_app, name="lab")
+
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """One clear line on stderr, then the exit code."""
+    err.print(f"camscan: error: {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def bad_input() -> Iterator[None]:
+    """Turn any bad-user-input exception into one line and exit code 2."""
+    try:
+        yield
+    except (TargetError, OptionError, WatchlistError, FingerprintError, VendorError) as exc:
+        fail(str(exc))
+
+
+def load_fingerprints(dirs: Sequence[Path], vendors: VendorDB) -> FingerprintDB:
+    """Built-in fingerprints plus the user's folders (validated, so a bad file stops before any packet)."""
+    for folder in dirs:
+        if not folder.is_dir():
+            raise FingerprintError(f"{folder}: not a folder of fingerprint .toml files")
+    return FingerprintDB.load(list(dirs), vendor_ids=vendors.ids())
+
+
+class RichProgress(EngineProgress):
+    """A progress bar on stderr for people at a terminal."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: object | None = None
+
+    def stage(self, name: str, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)  # type: ignore[arg-type]
+        self.task = self.progress.add_task(name, total=max(total, 1))
+
+    def advance(self, n: int = 1) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, n)  # type: ignore[arg-type]
+
+
+Targets = Annotated[
+    list[str], typer.Argument(help="Addresses, CIDRs, ranges (a-b, 10.0.0.5-40), host names, @file.")
+]
+
+
+@app.command()
+def scan(
+    targets: Targets,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON report here ('-' = stdout).")
+    ] = None,
+    csv_out: Annotated[
+        str | None, typer.Option("--csv", help="Write a CSV (one row per device) ('-' = stdout).")
+    ] = None,
+    ports: Annotated[str | None, typer.Option(help="TCP ports to try, e.g. 80,443,554,8000-8010.")] = None,
+    interface: Annotated[str | None, typer.Option("--interface", "-i", help="Interface for ARP.")] = None,
+    watchlist: Annotated[
+        list[str] | None,
+        typer.Option("--watchlist", "-w", help="Built-in list name or a list file (repeat)."),
+    ] = None,
+    fingerprints: Annotated[
+        list[Path] | None,
+        typer.Option("--fingerprints", help="Folder of your own fingerprint files (repeat)."),
+    ] = None,
+    rate: Annotated[
+        float, typer.Option(help="New connections/packets per second, at most.", min=1, max=50000)
+    ] = 2000,
+    concurrency: Annotated[
+        int, typer.Option(help="Connections open at once, at most.", min=1, max=4096)
+    ] = 256,
+    per_host: Annotated[int, typer.Option(help="Connections to one host at once.", min=1, max=16)] = 1,
+    connect_timeout: Annotated[float, typer.Option(help="Seconds for one TCP connect.", min=0.05)] = 1.5,
+    probe_timeout: Annotated[float, typer.Option(help="Seconds for one probe of one port.", min=0.1)] = 3.0,
+    host_timeout: Annotated[
+        float, typer.Option(help="Seconds for everything done to one host.", min=0.1)
+    ] = 6.0,
+    deadline: Annotated[float, typer.Option(help="Seconds for the whole scan.", min=1)] = 600.0,
+    allow_public: Annotated[
+        bool, typer.Option(help="Allow globally routable targets (with permission!).")
+    ] = False,
+    max_hosts: Annotated[
+        int, typer.Option(help="Refuse target sets larger than this.", min=1)
+    ] = DEFAULT_MAX_HOSTS,
+    port_map: Annotated[
+        str | None,
+        typer.Option(help="Connect to other ports than the logical ones, e.g. 80=10080 (labs, NAT)."),
+    ] = None,
+    macs: Annotated[
+        Path | None,
+        typer.Option(help="File of 'IP MAC' lines for hosts ARP cannot reach (DHCP/switch export)."),
+    ] = None,
+    arp: Annotated[bool, typer.Option(help="ARP sweep on-link ranges when privileged.")] = True,
+    table: Annotated[
+        bool | None, typer.Option(help="Print the device table (default: when on a terminal).")
+    ] = None,
+    progress: Annotated[
+        bool | None, typer.Option(help="Show a progress bar (default: when on a terminal).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Scan, identify cameras, flag watchlisted makers (exit 0 clean, 1 watchlisted, 2 bad input, 3 failed)."""
+    with bad_input():
+        target_set = parse_targets(targets, allow_public=allow_public, max_hosts=max_hosts)
+        port_list = parse_ports(ports) if ports else DEFAULT_PORTS
+        mapping = parse_port_map(port_map) if port_map else {}
+        mac_table = read_mac_file(macs) if macs else {}
+        vendors = VendorDB.builtin()
+        lists = select(watchlist or [], vendors)
+        db = load_fingerprints(fingerprints or [], vendors)
+    opts = ScanOptions(
+        targets=target_set,
+        ports=port_list,
+        interface=interface,
+        rate=rate,
+        concurrency=concurrency,
+        per_host=per_host,
+        timeouts=Timeouts(connect=connect_timeout, probe=probe_timeout, host=host_timeout, scan=deadline),
+        port_map=mapping,
+        macs=mac_table,
+        arp=arp,
+    )
+    know = Knowledge(fingerprints=db, vendors=vendors, watchlists=lists)
+    to_stdout = "-" in (json_out, csv_out)
+    show_progress = (not quiet) and (progress if progress is not None else err.is_terminal)
+    out = Console(stderr=to_stdout)
+    show_table = (not quiet) and (table if table is not None else (out.is_terminal and not to_stdout))
+    try:
+        if show_progress:
+            columns = (
+                TextColumn("{task.description:>10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            with Progress(*columns, console=err, transient=True) as bar:
+                report = asyncio.run(run_scan(opts, know, RichProgress(bar)))
+        else:
+            report = asyncio.run(run_scan(opts, know))
+    except ScanError as exc:
+        fail(f"scan failed: {exc}", EXIT_FAILED)
+    except OSError as exc:
+        fail(f"scan failed: {exc}", EXIT_FAILED)
+    try:
+        if json_out:
+            write_atomic(json_out, render_json(report))
+        if csv_out:
+            write_atomic(csv_out, render_csv(report))
+    except OSError as exc:
+        fail(f"cannot write the report: {exc}", EXIT_FAILED)
+    flagged = [d for d in report.devices if d.watchlisted]
+    if show_table:
+        render_table(report, out)
+    elif not quiet and not to_stdout:
+        c = report.coverage
+        print(
+            f"camscan: {c.addresses} addresses, {c.alive} alive, {c.cameras} cameras, "
+            f"{len(flagged)} watchlisted"
+        )
+        for d in flagged:
+            v = d.verdict
+            print(
+                f"WATCHLISTED {d.ip} {d.mac or '-'} {v.manufacturer} brand={v.brand} model={v.model or '-'} "
+                f"lists={','.join(h.list for h in d.watchlist)}"
+            )
+    if report.deadline_hit and not quiet:
+        err.print(
+            "camscan: warning: the scan deadline passed; hosts not probed are listed without identification"
+        )
+    raise typer.Exit(EXIT_WATCHLISTED if flagged else EXIT_CLEAN)
+
+
+@watchlist_app.command("show")
+def watchlist_show(
+    watchlist: Annotated[
+        list[str] | None,
+        typer.Option("--watchlist", "-w", help="Built-in list name or a list file (repeat)."),
+    ] = None,
+) -> None:
+    """Print the lists in force (all built-in ones unless --watchlist picks)."""
+    with bad_input():
+        vendors = VendorDB.builtin()
+        lists = select(watchlist or [], vendors)
+    console = Console()
+    for wl in lists:
+        _print_watchlist(console, wl, vendors)
+
+
+def _print_watchlist(console: Console, wl: Watchlist, vendors: VendorDB) -> None:
+    console.print(f"[bold]{escape(wl.id)}[/bold]: {escape(wl.title)}")
+    console.print(f"  source: {escape(wl.source)}" + (f" <{escape(wl.url)}>" if wl.url else ""))
+    table = Table(show_edge=False, pad_edge=False)
+    for name in ("vendor", "also covers", "scope", "reason", "source"):
+        table.add_column(name, overflow="fold")
+    for entry in wl.entries:
+        also = sorted(vendors.affiliates_of(entry.vendor) - {entry.vendor}) if entry.affiliates else []
+        table.add_row(
+            entry.vendor, ", ".join(also) or "-", entry.scope, escape(entry.reason), escape(entry.source)
+        )
+    console.print(table)
+    console.print()
+
+
+FingerprintDirs = Annotated[
+    list[Path] | None, typer.Option("--fingerprints", help="Folder of your own fingerprint files (repeat).")
+]
+
+
+@fingerprints_app.command("test")
+def fingerprints_test(fingerprints: FingerprintDirs = None) -> None:
+    """Replay every entry's examples and counterexamples (built-in and yours)."""
+    with bad_input():
+        vendors = VendorDB.builtin()
+        db = load_fingerprints(fingerprints or [], vendors)
+    failures = self_test(db, vendors.ids())
+    entries = db.entries()
+    examples = sum(len(e.examples) for e in entries)
+    for line in failures:
+        print(f"FAIL {line}")
+    print(
+        f"{len(entries)} fingerprints in {len(db.fields())} fields, {examples} examples: "
+        + ("all pass" if not failures else f"{len(failures)} failures")
+    )
+    raise typer.Exit(1 if failures else 0)
+
+
+@fingerprints_app.command("match")
+def fingerprints_match(
+    field: Annotated[
+        str, typer.Argument(help="Observation field, e.g. http.server, http.realm, rtsp.server.")
+    ],
+    value: Annotated[str, typer.Argument(help="The value a device sent.")],
+    fingerprints: FingerprintDirs = None,
+) -> None:
+    """Show which entries match a value, first (the one used) to last."""
+    with bad_input():
+        vendors = VendorDB.builtin()
+        db = load_fingerprints(fingerprints or [], vendors)
+    if field not in db.fields():
+        fail(f"unknown field {field!r}; fields: {', '.join(sorted(db.fields()))}")
+    matches = db.match_all(field, value)
+    if not matches:
+        print(f"no fingerprint in {field} matches {value!r}")
+        raise typer.Exit(1)
+    for rank, m in enumerate(matches):
+        claims = ", ".join(f"{k}={v}" for k, v in m.claims.items())
+        used = "used" if rank == 0 else "shadowed"
+        print(f"{m.fingerprint} [{m.strength}, {used}] {claims}  (source: {m.source})")
+
+
+@app.command()
+def version() -> None:
+    """Print camscan's version."""
+    print(f"camscan {__version__}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="camscan")
+    except KeyboardInterrupt:
+        err.print("camscan: interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

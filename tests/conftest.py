@@ -1,0 +1,36 @@
+"""Shared test set-up: a guard against DNS leaks, and the lab fixtures."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _literal_or_local(host: object) -> bool:
+    if host is None or host in ("localhost", b"localhost", ""):
+        return True
+    text = host.decode() if isinstance(host, bytes) else str(host)
+    try:
+        ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def no_dns_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests may name only literal addresses and localhost: a host-name lookup would leave the machine."""
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _literal_or_local(host):
+            raise AssertionError(f"test tried to resolve {host!r}; tests must not send DNS queries")
+        return _real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    yield
