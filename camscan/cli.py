@@ -144,7 +144,7 @@ def scan(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Scan, identify cameras, flag watchlisted makers (exit 0 clean, 1 watchlisted, 2 bad input, 3 failed)."""
+    """Scan, identify cameras, flag watchlisted makers (exit 0 clean, 1 flagged, 2 bad input, 3 failed)."""
     with bad_input():
         target_set = parse_targets(targets, allow_public=allow_public, max_hosts=max_hosts)
         port_list = parse_ports(ports) if ports else DEFAULT_PORTS

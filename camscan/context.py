@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
 
 import httpx
 
@@ -45,7 +46,28 @@ class ScanContext:
     caps: Caps = field(default_factory=Caps)
     # logical port -> port actually connected to (labs and port forwards); the report shows logical ports
     port_map: Mapping[int, int] = field(default_factory=dict)
+    # ONVIF credentials by network (most specific first); None: anonymous requests only
+    onvif_credentials: Sequence[tuple[IPv4Network, OnvifCredentials]] = ()
+
+    def onvif_credentials_for(self, ip: str) -> OnvifCredentials | None:
+        """The credentials the user gave for this address, if any."""
+        addr = IPv4Address(ip)
+        for net, creds in self.onvif_credentials:
+            if addr in net:
+                return creds
+        return None
 
     def real_port(self, port: int) -> int:
         """The port to connect to for a logical port."""
         return self.port_map.get(port, port)
+
+
+@dataclass(frozen=True, slots=True)
+class OnvifCredentials:
+    """Credentials the user supplied for ONVIF; never printed, logged or reported."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"OnvifCredentials(username={self.username!r}, password=<hidden>)"

@@ -80,7 +80,8 @@ def from_mac(info: MacInfo, source: str, vendors: VendorDB) -> Evidence | None:
         return None
     vendor = vendors.get(info.vendor)
     key = "brand" if vendor.kind == "brand" else "manufacturer"
-    strength: Strength = "medium" if vendor.camera_oui else "weak"
+    # The registrant names the maker fairly well; whether that makes a camera is fusion's question.
+    strength: Strength = "medium"
     return Evidence(
         source,
         "mac.oui",

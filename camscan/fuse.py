@@ -167,16 +167,16 @@ def fuse(evidence: Sequence[Evidence], vendors: VendorDB) -> Verdict:
 
 
 def _implies_camera(maker: Candidate, vendors: VendorDB) -> bool:
-    """A surveillance maker named by its own stack (or by a camera-only MAC block) makes a camera."""
+    """A surveillance maker named by its own stack, or by a video-only MAC block, makes a camera."""
     if maker.value not in vendors.ids() or not vendors.get(maker.value).surveillance:
         return False
-    if any(ev.field != "mac.oui" for ev in maker.support):
-        return True
-    return all(
-        vendors.get(ev.claims.get("brand") or maker.value).camera_oui
-        for ev in maker.support
-        if (ev.claims.get("brand") or maker.value) in vendors.ids()
-    )
+    return any(ev.field != "mac.oui" or _mac_camera(ev, maker.value, vendors) for ev in maker.support)
+
+
+def _mac_camera(ev: Evidence, maker: str, vendors: VendorDB) -> bool:
+    # Derived evidence (a brand's parent) keeps the brand's MAC block: judge the block's own vendor.
+    block_vendor = vendors.from_name(ev.value) or maker
+    return vendors.mac_suggests_camera(block_vendor, ev.value)
 
 
 def recognised_by(evidence: Sequence[Evidence], manufacturer: str | None, vendors: VendorDB) -> str | None:

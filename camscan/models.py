@@ -184,3 +184,26 @@ class Report:
     devices: tuple[Device, ...]
     unmatched: tuple[Unmatched, ...]
     deadline_hit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A local network a segment-level probe multicasts on: our interface and our address on it."""
+
+    iface: str | None  # None: let the kernel choose (loopback tests)
+    source: str  # our IPv4 address there (bind / IP_MULTICAST_IF)
+    network: str | None = None  # CIDR of the segment, for the report
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentResult:
+    """What a segment-level probe (WS-Discovery, SADP, DHIP, mDNS, SSDP) heard, by replying host."""
+
+    probe: str
+    status: Status
+    replies: Mapping[str, tuple[Observation, ...]] = field(default_factory=dict)
+    error: str | None = None
+    elapsed: float = 0.0
+    sent: int = 0  # datagrams sent
+    received: int = 0  # datagrams received (in scope or not)
+    rejected: int = 0  # datagrams dropped: out of scope, malformed, oversized, our own echo

@@ -18,7 +18,10 @@ NO_RELATION = "none"
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _RELATION_KEYS = frozenset({"parent", "relation", "relation_source", "relation_confidence"})
-_KEYS = frozenset({"name", "kind", "surveillance", "camera_oui", "aliases"}) | _RELATION_KEYS
+_KEYS = (
+    frozenset({"name", "kind", "surveillance", "camera_oui", "camera_registrants", "aliases"})
+    | _RELATION_KEYS
+)
 # Free text from devices is untrusted; names longer than this are cut before matching.
 MAX_NAME = 256
 
@@ -41,6 +44,7 @@ class Vendor:
     relation_source: str | None
     relation_confidence: str
     camera_oui: bool = False  # its MAC blocks are mostly surveillance gear, so a MAC alone suggests a camera
+    camera_registrants: tuple[str, ...] = ()  # registrant names of its video-only blocks (regexes)
 
     @property
     def short_name(self) -> str:
@@ -88,6 +92,15 @@ class VendorDB:
         """Map a registrant or free-text maker name to a vendor id; None if nothing matches."""
         cleaned = " ".join(text[:MAX_NAME].split())
         return self._from_name(cleaned) if cleaned else None
+
+    def mac_suggests_camera(self, vid: str, registrant: str) -> bool:
+        """Whether a MAC from this vendor's block named `registrant` points to surveillance gear."""
+        vendor = self._vendors.get(vid)
+        if vendor is None or not vendor.surveillance:
+            return False
+        return vendor.camera_oui or any(
+            re.search(p, registrant, re.IGNORECASE) for p in vendor.camera_registrants
+        )
 
     def maker_of(self, vid: str) -> str:
         """Follow the parent chain to its end: ezviz -> hikvision; a maker maps to itself."""
@@ -181,8 +194,28 @@ def _parse_vendor(origin: str, vid: str, body: object) -> Vendor:
     camera_oui = body.get("camera_oui", surveillance)
     if not isinstance(camera_oui, bool):
         raise VendorError(f"{where}: camera_oui must be true or false")
+    video = body.get("camera_registrants", [])
+    if not isinstance(video, list) or not all(isinstance(r, str) and r for r in video):
+        raise VendorError(f"{where}: camera_registrants must be a list of regexes")
+    for pattern in video:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise VendorError(
+                f"{where}: camera_registrants {pattern!r} is not a valid regex: {exc}"
+            ) from None
     return Vendor(
-        vid, name, kind, surveillance, tuple(aliases), parent, relation, source, confidence, camera_oui
+        vid,
+        name,
+        kind,
+        surveillance,
+        tuple(aliases),
+        parent,
+        relation,
+        source,
+        confidence,
+        camera_oui,
+        tuple(video),
     )
 
 

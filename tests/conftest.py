@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.labkit"]  # loopback_lab, loopback_lab_runtime, netns_lab
+
 _real_getaddrinfo = socket.getaddrinfo
 
 

@@ -63,7 +63,9 @@ def test_bad_watchlist_file_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("folder", sorted(p.name for p in (FIXTURES / "fingerprints").glob("bad_*")))
 def test_bad_fingerprint_file_is_named(folder: str) -> None:
-    result = runner.invoke(cli.app, ["scan", "10.0.0.1", "--fingerprints", str(FIXTURES / "fingerprints" / folder)])
+    result = runner.invoke(
+        cli.app, ["scan", "10.0.0.1", "--fingerprints", str(FIXTURES / "fingerprints" / folder)]
+    )
     assert result.exit_code == 2
     assert ".toml" in one_error_line(result.stderr)
 

@@ -104,7 +104,8 @@ def _sweep(networks: Sequence[tuple[IPv4Network, str]], timeout: float, rate: fl
     by_iface: dict[str, list[str]] = {}
     for net, dev in networks:
         hosts = by_iface.setdefault(dev, [])
-        hosts.extend(str(ip) for ip in (net.hosts() if net.prefixlen < 31 else net))
+        # Blocks are pieces of the target intervals: every address in them is a target, edges included.
+        hosts.extend(str(ip) for ip in net)
     for dev, hosts in by_iface.items():
         # Chunks bound scapy's bookkeeping (it keeps every sent packet) on a /16.
         for first in range(0, len(hosts), _CHUNK):

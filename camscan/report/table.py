@@ -63,4 +63,5 @@ def render_table(report: Report, console: Console) -> None:
     console.print(Text(summary, style="bold red" if flagged else "bold"))
     if flagged:
         names = sorted({h.list for d in report.devices for h in d.watchlist})
-        console.print(Text(f"lists: {', '.join(names)} (reasons and sources in the JSON report)", style="dim"))
+        note = f"lists: {', '.join(names)} (reasons and sources in the JSON report)"
+        console.print(Text(note, style="dim"))

@@ -1,0 +1,107 @@
+"""`camscan lab …`: build, serve, inspect and remove the simulated camera network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from camscan.lab import netns
+from camscan.lab.loopback import DEFAULT_BASE, run_foreground
+from camscan.lab.manifest import STATE_BASE, default_state_dir, read_manifest
+from camscan.lab.personas import PersonaError
+from camscan.lab.plan import LabError, LabInputError
+
+lab_app = typer.Typer(help="The simulated camera network (personas served on namespaces or loopback).",
+                      no_args_is_help=True)
+
+Personas = Annotated[Path | None, typer.Option(help="Personas dir (default: fixtures/personas).")]
+Prefix = Annotated[str, typer.Option(help="Namespace name prefix: <prefix>-lan/-scanner/-cams.")]
+Count = Annotated[int | None, typer.Option(min=1, help="Devices (default: one per persona).")]
+Subnet = Annotated[str, typer.Option(help="Lab subnet; the scanner is .1, devices from .2.")]
+Base = Annotated[str, typer.Option(help="Loopback /24; device i at .(i+2).")]
+StateDir = Annotated[Path | None, typer.Option(help="Manifest dir (default /run/camscan-lab/...).")]
+Loopback = Annotated[bool, typer.Option("--loopback", help="Serve on 127.x addresses (no root needed).")]
+
+
+def _fail(exc: Exception, code: int | None = None) -> typer.Exit:
+    """Print one error line; exit 2 for bad input (personas, options, no root), 3 when building failed."""
+    typer.echo(f"camscan lab: {exc}", err=True)
+    if code is None:
+        code = 2 if isinstance(exc, PersonaError | LabInputError) else 3
+    return typer.Exit(code)
+
+
+def _summary(manifest: dict[str, Any]) -> None:
+    devices = manifest["devices"]
+    typer.echo(f"lab {manifest['mode']}: {len(devices)} devices on {manifest['subnet']} "
+               f"({devices[0]['ip']} .. {devices[-1]['ip']}); manifest {manifest['state_dir']}/manifest.json")
+    typer.echo("scan it with:")
+    typer.echo(f"  {manifest['scan_command']}")
+
+
+@lab_app.command("up")
+def up_cmd(count: Count = None, prefix: Prefix = netns.DEFAULT_PREFIX, subnet: Subnet = netns.DEFAULT_SUBNET,
+           personas: Personas = None, state_dir: StateDir = None) -> None:
+    """Build the namespace lab (root) and start its server; safe to re-run."""
+    try:
+        manifest = netns.up(prefix, subnet, count, personas, state_dir)
+    except (PersonaError, LabError) as exc:
+        raise _fail(exc) from None
+    _summary(manifest)
+    rss_mib = manifest["server"].get("rss_kib", 0) // 1024
+    typer.echo(f"up in {manifest['up_seconds']:.2f}s; server pid {manifest['server_pid']}, "
+               f"RSS {rss_mib} MiB; remove with: camscan lab down --prefix {prefix}")
+
+
+@lab_app.command("down")
+def down_cmd(prefix: Prefix = netns.DEFAULT_PREFIX, state_dir: StateDir = None) -> None:
+    """Stop the namespace lab's processes and delete its namespaces; safe to re-run."""
+    try:
+        removed = netns.down(prefix, state_dir)
+    except LabError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"lab down: removed {removed} namespaces")
+
+
+@lab_app.command("serve")
+def serve_cmd(loopback: Loopback = False, base: Base = DEFAULT_BASE, count: Count = None,
+              personas: Personas = None, state_dir: StateDir = None) -> None:
+    """Serve the lab on loopback in the foreground (Ctrl-C to stop)."""
+    if not loopback:
+        raise _fail(LabError("only --loopback serves in the foreground; use `camscan lab up` for netns"), 2)
+    directory = state_dir or default_state_dir("loopback")
+
+    def announce(manifest: dict[str, Any]) -> None:
+        _summary(manifest)
+        typer.echo("serving; Ctrl-C to stop")
+
+    try:
+        run_foreground(personas, count, base, directory, announce)
+    except (PersonaError, LabError) as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@lab_app.command("status")
+def status_cmd() -> None:
+    """List the labs that have a manifest (namespace and loopback)."""
+    bases = sorted({default_state_dir("x").parent, STATE_BASE})
+    found = 0
+    for base in (b for b in bases if b.is_dir()):
+        for sub in sorted(p for p in base.iterdir() if p.is_dir()):
+            manifest = read_manifest(sub)
+            if manifest is None:
+                continue
+            found += 1
+            count = len(manifest["devices"])
+            line = f"{sub.name}: {manifest['mode']}, {count} devices on {manifest['subnet']}"
+            if manifest["mode"] == "netns":
+                st = netns.status(manifest.get("prefix", sub.name), sub)
+                line += f", namespaces {len(st['namespaces'])}/3, server pids {st['server_pids'] or 'none'}"
+            typer.echo(line)
+            typer.echo(f"  {manifest['scan_command']}")
+    if not found:
+        typer.echo("no lab running (start one with `camscan lab up` or `camscan lab serve --loopback`)")

@@ -1,0 +1,108 @@
+"""Lay devices out on a subnet: addresses, MACs, serials, real ports, and the placeholder text they serve."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from camscan.lab.personas import Persona, PersonaError, load_personas, replicate
+
+LOOPBACK_PORT_SHIFT = 10000  # loopback mode runs without root: ports < 1024 move up by this much
+FIRST_HOST = 2  # .1 is the scanner in the namespace lab; devices start at .2
+
+
+class LabError(RuntimeError):
+    """The lab cannot be built, served or torn down; the message is one line."""
+
+
+class LabInputError(LabError):
+    """The lab was asked for something impossible (bad subnet, count, prefix, persona; no root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabDevice:
+    """One simulated device on the lab network."""
+
+    ip: str
+    mac: str
+    persona: Persona
+    serial: str | None
+    port_map: dict[int, int] = field(default_factory=dict)  # logical -> real, only where they differ
+
+    def real_port(self, port: int) -> int:
+        """The port the server actually listens on for a logical port."""
+        return self.port_map.get(port, port)
+
+    def render(self, text: str) -> str:
+        """Fill the persona placeholders for this device (a fresh nonce per call)."""
+        if "{" not in text:
+            return text
+        hexmac = self.mac.replace(":", "")
+        for key, value in (
+            ("{serial}", self.serial or ""),
+            ("{mac_hex}", hexmac),
+            ("{MAC_HEX}", hexmac.upper()),
+            ("{ip}", self.ip),
+        ):
+            text = text.replace(key, value)
+        while "{nonce}" in text:
+            text = text.replace("{nonce}", secrets.token_hex(16), 1)
+        return text
+
+
+def default_personas_dir() -> Path:
+    """The personas shipped in the source tree (fixtures/personas next to the camscan package)."""
+    return Path(__file__).resolve().parents[2] / "fixtures" / "personas"
+
+
+def parse_subnet(text: str) -> ipaddress.IPv4Network:
+    """An IPv4 subnet of /16 to /29 for a lab."""
+    try:
+        net = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        raise LabInputError(f"bad subnet {text!r}: expected IPv4 CIDR like 10.77.0.0/24") from None
+    if not 16 <= net.prefixlen <= 29:
+        raise LabInputError(f"subnet {net} must be /16 to /29")
+    return net
+
+
+def loopback_port_map(ports: Sequence[int]) -> dict[int, int]:
+    """Logical -> real port for loopback mode: privileged ports move up by 10000."""
+    return {p: p + LOOPBACK_PORT_SHIFT for p in sorted(set(ports)) if p < 1024}
+
+
+def plan_devices(
+    personas: Sequence[Persona], count: int, subnet: str, *, loopback: bool = False
+) -> list[LabDevice]:
+    """Device i of `count` gets host address .(i+2) of `subnet` and persona i mod len(personas)."""
+    net = parse_subnet(subnet)
+    room = net.num_addresses - FIRST_HOST - 1
+    if not 1 <= count <= room:
+        raise LabInputError(f"device count must be 1..{room} for {net}")
+    if loopback and not net.is_loopback:
+        raise LabInputError(f"loopback mode needs a 127.0.0.0/8 subnet, not {net}")
+    try:
+        replicas = replicate(personas, count)
+    except PersonaError as exc:
+        raise LabInputError(str(exc)) from None
+    devices = []
+    for rep in replicas:
+        ports = rep.persona.ports
+        pmap = loopback_port_map(ports) if loopback else {}
+        real = [pmap.get(p, p) for p in ports]
+        if len(set(real)) != len(real):
+            raise LabInputError(f"persona {rep.persona.id}: ports collide after the loopback shift")
+        ip = str(net.network_address + FIRST_HOST + rep.index)
+        devices.append(LabDevice(ip=ip, mac=rep.mac, persona=rep.persona, serial=rep.serial, port_map=pmap))
+    return devices
+
+
+def load_plan(
+    personas_dir: Path | None, count: int | None, subnet: str, *, loopback: bool
+) -> list[LabDevice]:
+    """Load personas and plan `count` devices (default: one per persona)."""
+    personas = load_personas(personas_dir or default_personas_dir())
+    return plan_devices(personas, count or len(personas), subnet, loopback=loopback)

@@ -1,0 +1,92 @@
+"""`python -m camscan.lab.serve`: run the lab server in the foreground until SIGTERM/SIGINT.
+
+`lab up` starts this inside the cameras' namespace; it writes a JSON ready file once every listener is
+bound (or `{"error": "..."}` if binding failed) so the parent can wait for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from camscan.lab.personas import PersonaError
+from camscan.lab.plan import LabDevice, LabError, load_plan
+from camscan.lab.server import LabServer, quiet_exception_handler
+
+
+def rss_kib() -> int:
+    """This process's resident set size in KiB (0 if unknown)."""
+    try:
+        with open(f"/proc/{os.getpid()}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+async def serve_forever(devices: Sequence[LabDevice], state_dir: Path,
+                        on_ready: Callable[[LabServer, dict[str, Any]], None] | None = None) -> None:
+    """Bind all devices, report readiness, then serve until SIGTERM/SIGINT."""
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(quiet_exception_handler)
+    started = time.monotonic()
+    server = LabServer(devices, state_dir / "certs")
+    await server.start()
+    info = {"pid": os.getpid(), "devices": len(devices), "listeners": server.listeners,
+            "certs": len(server.certs), "rss_kib": rss_kib(),
+            "start_seconds": round(time.monotonic() - started, 3)}
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if on_ready is not None:
+        on_ready(server, info)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point used by `lab up` (namespace mode) and usable by hand."""
+    ap = argparse.ArgumentParser(prog="python -m camscan.lab.serve", description=__doc__)
+    ap.add_argument("--personas", type=Path, default=None, help="personas directory")
+    ap.add_argument("--count", type=int, default=None, help="number of devices (default: one per persona)")
+    ap.add_argument("--subnet", default="10.77.0.0/24")
+    ap.add_argument("--loopback", action="store_true", help="shift ports < 1024 up by 10000")
+    ap.add_argument("--state-dir", type=Path, required=True)
+    ap.add_argument("--ready-file", type=Path, required=True)
+    args = ap.parse_args(argv)
+
+    def ready(server: LabServer, info: dict[str, Any]) -> None:
+        _write_json(args.ready_file, info)
+        print(f"lab server pid {info['pid']}: {info['devices']} devices, {info['listeners']} listeners, "
+              f"RSS {info['rss_kib']} KiB", flush=True)
+
+    try:
+        devices = load_plan(args.personas, args.count, args.subnet, loopback=args.loopback)
+        asyncio.run(serve_forever(devices, args.state_dir, ready))
+    except (LabError, PersonaError) as exc:
+        _write_json(args.ready_file, {"error": str(exc)})
+        print(f"lab server: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
