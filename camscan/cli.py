@@ -169,6 +169,8 @@ def scan(
     to_stdout = "-" in (json_out, csv_out)
     show_progress = (not quiet) and (progress if progress is not None else err.is_terminal)
     out = Console(stderr=to_stdout)
+    if not out.is_terminal:
+        out.width = max(out.width, 150)  # a forced table into a file or pipe: do not fold every cell
     show_table = (not quiet) and (table if table is not None else (out.is_terminal and not to_stdout))
     try:
         if show_progress:
