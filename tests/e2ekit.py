@@ -1,4 +1,4 @@
-"""Run the real `camscan scan` command against a lab and compare its report with the personas' expectations."""
+"""Run the real `camscan scan` against a lab and compare its report with the personas' expectations."""
 
 from __future__ import annotations
 
