@@ -1,0 +1,432 @@
+"""Datagram machinery shared by the UDP discovery probes: sockets, paced sends, capped reply collection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from camscan.context import ScanContext
+from camscan.models import Observation, Segment, SegmentResult
+from camscan.status import Status
+
+log = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 64 * 1024
+PER_HOST = 8  # datagrams kept per replying host; a typed + untyped probe over two paths is 4
+MAX_OBSERVATIONS = 512  # per host, after de-duplication
+RCVBUF = 4 * 1024 * 1024  # lab notes §4.1: 250 immediate replies overflow the default buffer
+READ_BURST = 256  # datagrams read per wake-up, so one busy socket cannot starve the loop
+IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+
+Decoder = Callable[[bytes, str], tuple[Observation, ...]]
+
+
+class Reject(ValueError):
+    """A decoder's reason to drop a datagram (our own echo, unrelated answer...); the text is one line."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Where a discovery protocol talks: its UDP port, its multicast group and how devices answer."""
+
+    port: int
+    group: str | None = None  # None: unicast only
+    listen_group: bool = False  # devices may answer to group:port instead of to the asker
+    max_datagram: int = MAX_DATAGRAM
+
+
+@dataclass(frozen=True, slots=True)
+class SocketInfo:
+    """One socket a run opened: its role, local address and the receive buffer the kernel granted."""
+
+    role: str  # "multicast", "group", "unicast"
+    local: str  # "ip:port"
+    iface: str | None
+    rcvbuf: int  # getsockopt(SO_RCVBUF): the kernel's figure, which counts bookkeeping (about 2x)
+    bound_to_device: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """Diagnostics of one run: the sockets used and why datagrams were dropped."""
+
+    sockets: tuple[SocketInfo, ...] = ()
+    reasons: tuple[tuple[str, int], ...] = ()  # (reason, count), most common first
+    send_errors: int = 0
+
+    def dropped(self, reason: str) -> int:
+        """How many datagrams were dropped for this reason."""
+        return dict(self.reasons).get(reason, 0)
+
+
+def _set_rcvbuf(sock: socket.socket, size: int) -> int:
+    try:  # FORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+    except OSError:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+def _bind_device(sock: socket.socket, iface: str | None) -> bool:
+    if not iface:
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
+    except (OSError, AttributeError):  # unprivileged, or not Linux: the bound address is enough
+        return False
+    return True
+
+
+def _udp_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    return sock
+
+
+def _local(sock: socket.socket) -> tuple[str, int]:
+    host, port = sock.getsockname()[:2]
+    return str(host), int(port)
+
+
+def open_multicast(segment: Segment) -> tuple[socket.socket, SocketInfo]:
+    """A socket that sends to a group out of one segment only (bound to our address there, TTL 1)."""
+    sock = _udp_socket()
+    try:
+        rcvbuf = _set_rcvbuf(sock, RCVBUF)
+        on_device = _bind_device(sock, segment.iface)
+        sock.bind((segment.source, 0))
+        src = socket.inet_aton(segment.source)
+        # Always name the interface: without it the kernel routes 239/8 by the default route.
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, src)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+    except BaseException:
+        sock.close()
+        raise
+    ip, port = _local(sock)
+    return sock, SocketInfo("multicast", f"{ip}:{port}", segment.iface, rcvbuf, on_device)
+
+
+def open_group_listener(segment: Segment, group: str, port: int) -> tuple[socket.socket, SocketInfo]:
+    """A socket that hears group:port on one segment (devices that answer to the group, not to us)."""
+    sock = _udp_socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        rcvbuf = _set_rcvbuf(sock, RCVBUF)
+        on_device = _bind_device(sock, segment.iface)
+        sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+        sock.bind((group, port))  # bound to the group: unicast to this port is not ours to read
+        index = socket.if_nametoindex(segment.iface) if segment.iface else 0
+        mreqn = socket.inet_aton(group) + socket.inet_aton(segment.source) + struct.pack("@i", index)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreqn)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, SocketInfo("group", f"{group}:{port}", segment.iface, rcvbuf, on_device)
+
+
+def open_unicast() -> tuple[socket.socket, SocketInfo]:
+    """The socket unicast probes go out of (the kernel picks the source by route)."""
+    sock = _udp_socket()
+    try:
+        rcvbuf = _set_rcvbuf(sock, RCVBUF)
+        sock.bind(("0.0.0.0", 0))
+    except BaseException:
+        sock.close()
+        raise
+    ip, port = _local(sock)
+    return sock, SocketInfo("unicast", f"{ip}:{port}", None, rcvbuf)
+
+
+class Collector:
+    """Keeps in-scope, decodable replies by source address, within the per-datagram and per-host caps."""
+
+    def __init__(
+        self,
+        decode: Decoder,
+        in_scope: Callable[[str], bool],
+        *,
+        max_datagram: int = MAX_DATAGRAM,
+        per_host: int = PER_HOST,
+    ) -> None:
+        self.decode = decode
+        self.in_scope = in_scope
+        self.max_datagram = max_datagram
+        self.per_host = per_host
+        self.own: set[tuple[str, int]] = set()  # our sockets' addresses: what they send is an echo
+        self.replies: dict[str, list[tuple[Observation, ...]]] = {}
+        self.received = 0
+        self.reasons: Counter[str] = Counter()
+
+    def _drop(self, reason: str) -> None:
+        self.reasons[reason] += 1
+
+    def feed(self, data: bytes, addr: tuple[str, int]) -> None:
+        """Weigh one datagram from addr; never raises (a bad datagram is counted, not fatal)."""
+        self.received += 1
+        ip = addr[0]
+        if len(data) > self.max_datagram:
+            return self._drop("oversized")
+        if (ip, addr[1]) in self.own:
+            return self._drop("own-echo")
+        try:
+            wanted = self.in_scope(ip)
+        except Exception:  # a broken scope check must not let anything through
+            wanted = False
+        if not wanted:
+            return self._drop("out-of-scope")
+        if len(self.replies.get(ip, ())) >= self.per_host:
+            return self._drop("host-cap")  # checked before parsing: a flood costs no parsing
+        try:
+            found = self.decode(data, ip)
+        except Reject as exc:
+            return self._drop(exc.reason)
+        except (ValueError, RecursionError):
+            return self._drop("malformed")
+        except Exception:  # a parser bug: keep scanning, say so in the counts
+            log.exception("decoder failed on a datagram from %s", ip)
+            return self._drop("decoder-error")
+        if not found:
+            return self._drop("empty")
+        self.replies.setdefault(ip, []).append(found)
+
+    @property
+    def rejected(self) -> int:
+        """Datagrams dropped for any reason."""
+        return sum(self.reasons.values())
+
+    def observations(self) -> dict[str, tuple[Observation, ...]]:
+        """Per host: the observations of every kept datagram, duplicates removed, capped."""
+        out: dict[str, tuple[Observation, ...]] = {}
+        for ip, datagrams in self.replies.items():
+            merged = dict.fromkeys(obs for datagram in datagrams for obs in datagram)
+            out[ip] = tuple(merged)[:MAX_OBSERVATIONS]
+        return out
+
+
+def _reader(sock: socket.socket, collector: Collector) -> Callable[[], None]:
+    size = collector.max_datagram + 1  # one byte more than allowed reveals an oversized datagram
+
+    def on_readable() -> None:
+        for _ in range(READ_BURST):
+            try:
+                data, addr = sock.recvfrom(size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. ICMP-reported errors; the next datagram may be fine
+                return
+            collector.feed(data, addr)
+
+    return on_readable
+
+
+def _is_unicast(text: str) -> bool:
+    try:
+        addr = ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return not (addr.is_multicast or addr.is_unspecified or addr.is_reserved)
+
+
+class _Run:
+    """One exchange: the sockets, the sends and the collection of replies."""
+
+    def __init__(self, ctx: ScanContext, channel: Channel, collector: Collector) -> None:
+        self.ctx = ctx
+        self.channel = channel
+        self.collector = collector
+        self.loop = asyncio.get_running_loop()
+        self.sockets: list[socket.socket] = []
+        self.infos: list[SocketInfo] = []
+        self.errors: list[str] = []
+        self.sent = 0
+        self.send_errors = 0
+
+    def _watch(self, opened: tuple[socket.socket, SocketInfo]) -> socket.socket:
+        sock, info = opened
+        self.sockets.append(sock)
+        self.infos.append(info)
+        self.collector.own.add(_local(sock))
+        self.loop.add_reader(sock.fileno(), _reader(sock, self.collector))
+        log.debug("udp %s socket %s rcvbuf %d", info.role, info.local, info.rcvbuf)
+        return sock
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(sock.fileno())
+            sock.close()
+
+    async def _send(self, sock: socket.socket, payload: bytes, dest: tuple[str, int]) -> None:
+        await self.ctx.limits.rate.acquire()
+        try:
+            await self.loop.sock_sendto(sock, payload, dest)
+        except OSError as exc:
+            self.send_errors += 1
+            if len(self.errors) < 3:
+                self.errors.append(f"send to {dest[0]}:{dest[1]}: {exc.strerror or exc}")
+        else:
+            self.sent += 1
+
+    def _unicast_only(self, addresses: Sequence[str]) -> list[str]:
+        good: list[str] = []
+        bad: list[str] = []
+        for text in addresses:
+            (good if _is_unicast(text) else bad).append(text)
+        if bad:  # never a host name (a DNS query), a group or a broadcast address
+            self.errors.append(
+                f"{len(bad)} unicast entries skipped, not a unicast IPv4 address: {bad[0][:60]!r}"
+            )
+        return good
+
+    async def multicast(self, segment: Segment, payloads: Sequence[bytes]) -> None:
+        group = self.channel.group
+        if group is None:
+            return
+        try:
+            sock = self._watch(open_multicast(segment))
+        except OSError as exc:
+            self.errors.append(f"segment {segment.iface or segment.source}: {exc.strerror or exc}")
+            return
+        if self.channel.listen_group:
+            try:
+                self._watch(open_group_listener(segment, group, self.channel.port))
+            except OSError as exc:  # answers to us still arrive; answers to the group will not
+                log.debug("no group listener on %s: %s", segment.source, exc)
+        dest = (group, self.ctx.real_port(self.channel.port))
+        for payload in payloads:
+            await self._send(sock, payload, dest)
+
+    async def unicast(self, addresses: Sequence[str], payloads: Sequence[bytes]) -> None:
+        addresses = self._unicast_only(addresses)
+        if not addresses:
+            return
+        try:
+            sock = self._watch(open_unicast())
+        except OSError as exc:
+            self.errors.append(f"unicast socket: {exc.strerror or exc}")
+            return
+        port = self.ctx.real_port(self.channel.port)
+        for ip in addresses:
+            for payload in payloads:
+                await self._send(sock, payload, (ip, port))
+
+
+def _summary(errors: Sequence[str], send_errors: int, attempted: int) -> str | None:
+    if not errors:
+        return None
+    head = "; ".join(errors)
+    if send_errors:
+        head = f"{send_errors} of {attempted} sends failed: {head}"
+    return head[:500]
+
+
+async def exchange(
+    ctx: ScanContext,
+    probe: str,
+    channel: Channel,
+    payloads: Sequence[bytes],
+    decode: Decoder,
+    segments: Sequence[Segment],
+    unicast: Sequence[str],
+    in_scope: Callable[[str], bool],
+    wait: float,
+    *,
+    per_host: int = PER_HOST,
+) -> tuple[SegmentResult, RunInfo]:
+    """Send payloads to the group on each segment and to each unicast address, then collect for `wait` s."""
+    start = time.monotonic()
+    collector = Collector(decode, in_scope, max_datagram=channel.max_datagram, per_host=per_host)
+    multicast_segments = list(segments) if channel.group else []
+    attempted = len(payloads) * (len(multicast_segments) + len(unicast))
+    if not attempted:
+        nothing = "no segment to multicast on and no unicast target"
+        return SegmentResult(probe, Status.SKIPPED, error=nothing), RunInfo()
+    run = _Run(ctx, channel, collector)
+    status, error = Status.OK, None
+    try:
+        for segment in multicast_segments:
+            await run.multicast(segment, payloads)
+        if unicast:
+            await run.unicast(unicast, payloads)
+        if run.sent:
+            await asyncio.sleep(max(0.0, wait))
+        error = _summary(run.errors, run.send_errors, attempted)
+        if not run.sent:
+            status, error = Status.ERROR, error or "nothing could be sent"
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a segment probe never raises: the scan goes on without it
+        log.exception("%s exchange failed", probe)
+        status, error = Status.ERROR, f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        run.close()
+    result = SegmentResult(
+        probe=probe,
+        status=status,
+        replies=collector.observations(),
+        error=error,
+        elapsed=time.monotonic() - start,
+        sent=run.sent,
+        received=collector.received,
+        rejected=collector.rejected,
+    )
+    info = RunInfo(tuple(run.infos), tuple(collector.reasons.most_common()), run.send_errors)
+    return result, info
+
+
+class DatagramProbe:
+    """Base of the UDP segment probes: a channel, fresh payloads per run, and a datagram decoder."""
+
+    name: ClassVar[str]
+    channel: ClassVar[Channel]
+    per_host: ClassVar[int] = PER_HOST
+
+    def __init__(self) -> None:
+        self.last_run: RunInfo = RunInfo()
+
+    def conversation(self) -> tuple[Sequence[bytes], Decoder]:
+        """The payloads to send and the decoder for their answers (new request ids each run)."""
+        raise NotImplementedError
+
+    async def run(
+        self,
+        ctx: ScanContext,
+        segments: Sequence[Segment],
+        unicast: Sequence[str],
+        in_scope: Callable[[str], bool],
+        wait: float,
+    ) -> SegmentResult:
+        """Multicast on each segment, unicast to each address, and return what in-scope hosts said."""
+        try:
+            payloads, decode = self.conversation()
+        except Exception as exc:
+            return SegmentResult(self.name, Status.ERROR, error=f"cannot build the request: {exc}"[:500])
+        result, self.last_run = await exchange(
+            ctx,
+            self.name,
+            self.channel,
+            payloads,
+            decode,
+            segments,
+            unicast,
+            in_scope,
+            wait,
+            per_host=self.per_host,
+        )
+        return result

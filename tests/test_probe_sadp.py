@@ -1,0 +1,183 @@
+"""probes/sadp.py: Hikvision SADP inquiry against fake devices on loopback and in a throw-away netns."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from camscan.models import Observation, SegmentResult
+from camscan.parse import xmlsafe
+from camscan.probes.sadp import GROUP, PORT, SadpProbe
+from camscan.probes.udp import RunInfo
+from camscan.status import Status
+from tests.test_probe_udp import (
+    LO,
+    FakeDevices,
+    Handler,
+    in_prefix,
+    loopback_base,
+    run_in_netns,
+    scan_context,
+    throwaway_netns,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sadp"
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    with throwaway_netns() as name:
+        yield name
+
+
+def obs(field: str, value: str) -> Observation:
+    return Observation("sadp", field, value, PORT)
+
+
+def device(name: str) -> Handler:
+    """A SADP device: answers an inquiry (and nothing else) with a fixture ProbeMatch."""
+    answer = (FIXTURES / f"{name}.xml").read_bytes()
+    return lambda data, ip: [answer] if b"<Types>inquiry</Types>" in data else []
+
+
+async def inquire(lab: FakeDevices, targets: Sequence[str], scope: str) -> tuple[SegmentResult, RunInfo]:
+    port = await lab.start()
+    try:
+        async with scan_context({PORT: port}) as ctx:
+            probe = SadpProbe()
+            result = await probe.run(ctx, [], targets, in_prefix(scope), 0.3)
+    finally:
+        lab.close()
+    return result, probe.last_run
+
+
+async def test_hikvision_camera_answers_a_unicast_inquiry() -> None:
+    base = loopback_base()
+    lab = FakeDevices()
+    cam = lab.add(base + "10", device("hikvision-ipc"))
+    result, _ = await inquire(lab, [base + "10"], base)
+    assert result.status is Status.OK and result.sent == 1
+    assert result.replies == {
+        base + "10": (
+            obs("sadp.reply", "ProbeMatch"),
+            obs("sadp.device_type", "138497"),
+            obs("sadp.description", "DS-2CD2143G2-I"),
+            obs("sadp.serial", "DS-2CD2143G2-I20230415AAWRK71234567"),
+            obs("sadp.software_version", "V5.7.13build 230217"),
+            obs("sadp.dsp_version", "V7.3 build 230210"),
+            obs("sadp.activated", "true"),
+            obs("mac.address", "44:19:b6:3a:7c:21"),
+        )
+    }
+    (inquiry,) = cam.seen
+    root = xmlsafe.parse(inquiry, max_bytes=4096)
+    assert root.tag == "Probe" and xmlsafe.text(xmlsafe.child(root, "Types"), 32) == "inquiry"
+    assert xmlsafe.text(xmlsafe.child(root, "Uuid"), 64)
+
+
+async def test_relabelled_nvr_reports_its_oem_label_and_activation() -> None:
+    base = loopback_base()
+    lab = FakeDevices()
+    lab.add(base + "70", device("oem-nvr"))
+    result, _ = await inquire(lab, [base + "70"], base)
+    seen = result.replies[base + "70"]
+    assert obs("sadp.oem_info", "LT Security") in seen
+    assert obs("sadp.activated", "false") in seen
+    assert obs("mac.address", "14:2f:fd:0a:1b:2c") in seen
+
+
+async def test_each_run_uses_a_new_request_uuid() -> None:
+    base = loopback_base()
+    lab = FakeDevices()
+    cam = lab.add(base + "1", lambda data, ip: [])
+    port = await lab.start()
+    try:
+        async with scan_context({PORT: port}) as ctx:
+            for _ in range(2):
+                await SadpProbe().run(ctx, [], [base + "1"], in_prefix(base), 0.0)
+            await asyncio.sleep(0.05)
+    finally:
+        lab.close()
+    uuids = {xmlsafe.text(xmlsafe.child(xmlsafe.parse(d, max_bytes=4096), "Uuid"), 64) for d in cam.seen}
+    assert len(cam.seen) == 2 and len(uuids) == 2
+
+
+async def test_attack_another_tools_inquiry_is_not_a_device() -> None:
+    base = loopback_base()
+    lab = FakeDevices()
+    echo = (FIXTURES / "inquiry-echo.xml").read_bytes()
+    lab.add(base + "1", lambda data, ip: [echo])
+    lab.add(base + "2", device("hikvision-ipc"))
+    result, info = await inquire(lab, [base + "1", base + "2"], base)
+    assert list(result.replies) == [base + "2"]
+    assert info.dropped("echo") == 1
+
+
+async def test_attack_oversized_datagram_is_dropped() -> None:
+    base = loopback_base()
+    lab = FakeDevices()
+    big = (
+        (FIXTURES / "hikvision-ipc.xml")
+        .read_bytes()
+        .replace(b"</ProbeMatch>", b"<Pad>" + b"A" * 40_000 + b"</Pad></ProbeMatch>")
+    )
+    lab.add(base + "1", lambda data, ip: [big])
+    result, info = await inquire(lab, [base + "1"], base)
+    assert result.replies == {} and info.dropped("oversized") == 1
+
+
+async def test_attack_xml_bomb_reply_is_rejected_quickly() -> None:
+    base = loopback_base()
+    entities = "".join(f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(8))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE ProbeMatch [<!ENTITY a "aaaaaaaaaa">{entities}]>'
+        "<ProbeMatch><DeviceDescription>&i;</DeviceDescription></ProbeMatch>"
+    ).encode()
+    lab = FakeDevices()
+    lab.add(base + "1", lambda data, ip: [bomb])
+    start = time.monotonic()
+    result, info = await inquire(lab, [base + "1"], base)
+    assert time.monotonic() - start < 2.0
+    assert result.replies == {} and info.dropped("malformed") == 1
+
+
+async def test_attack_reply_from_out_of_scope_source_is_not_recorded() -> None:
+    base = loopback_base()
+    lab = FakeDevices()
+    lab.add(base + "1", device("hikvision-ipc"))
+    lab.add(base + "99", device("oem-nvr"))
+    port = await lab.start()
+    try:
+        async with scan_context({PORT: port}) as ctx:
+            result = await SadpProbe().run(
+                ctx, [], [base + "1", base + "99"], lambda ip: ip == base + "1", 0.3
+            )
+    finally:
+        lab.close()
+    assert list(result.replies) == [base + "1"] and result.rejected == 1
+
+
+def test_multicast_inquiry_finds_devices_answering_us_or_the_group(netns: str) -> None:
+    async def scenario() -> tuple[SegmentResult, RunInfo, list[int]]:
+        lab = FakeDevices(PORT, GROUP)
+        lab.add("127.0.1.10", device("hikvision-ipc"))
+        lab.add("127.0.1.70", device("oem-nvr"), to_group=True)
+        await lab.start()
+        try:
+            async with scan_context() as ctx:
+                probe = SadpProbe()
+                result = await probe.run(ctx, [LO], [], in_prefix("127.0.1."), 0.3)
+        finally:
+            lab.close()
+        return result, probe.last_run, [len(d.seen) for d in lab.devices]
+
+    result, info, seen = run_in_netns(netns, scenario)
+    assert result.status is Status.OK and result.sent == 1
+    assert seen == [1, 1]
+    assert sorted(result.replies) == ["127.0.1.10", "127.0.1.70"]
+    assert obs("sadp.oem_info", "LT Security") in result.replies["127.0.1.70"]
+    assert info.dropped("own-echo") == 1  # our inquiry, heard by our own group listener
