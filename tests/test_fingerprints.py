@@ -16,8 +16,12 @@ from camscan.vendors import VendorDB
 DB = FingerprintDB.builtin()
 VENDOR_IDS = VendorDB.builtin().ids()
 FIELDS = [
-    "http.body", "http.cookie", "http.location", "http.realm", "http.server", "http.title",
-    "rtsp.realm", "rtsp.server", "tcp.port", "tls.issuer", "tls.subject",
+    "dhip.device_class", "dhip.device_type", "dhip.reply", "dhip.version", "dvrip.reply", "http.body",
+    "http.cookie", "http.location", "http.realm", "http.server", "http.title", "mdns.host",
+    "mdns.instance", "mdns.service", "mdns.txt", "onvif.firmware", "onvif.model", "rtsp.realm",
+    "rtsp.server", "sadp.description", "sadp.reply", "sadp.software_version", "ssdp.server", "tcp.port",
+    "tls.issuer", "tls.subject", "wsd.scope.hardware", "wsd.scope.name", "wsd.scope.other", "wsd.types",
+    "wsd.xaddr",
 ]  # fmt: skip
 NON_CAMERA_VENDORS = {"hp", "brother", "synology", "qnap", "mikrotik", "netgear", "raspberry-pi", "dell"}
 
