@@ -17,11 +17,13 @@ from rich.table import Table
 
 from camscan import __version__
 from camscan.context import DEFAULT_PORTS, Timeouts
+from camscan.credentials import CredentialError, onvif_credentials
 from camscan.engine import Knowledge, ScanError, ScanOptions, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB, FingerprintError, self_test
 from camscan.lab.cli import lab_app
-from camscan.options import OptionError, parse_port_map, parse_ports, read_mac_file
+from camscan.options import OptionError, parse_discovery, parse_port_map, parse_ports, read_mac_file
+from camscan.probes import SEGMENT_PROBES
 from camscan.report import render_csv, render_json, render_table, write_atomic
 from camscan.targets import DEFAULT_MAX_HOSTS, TargetError, parse_targets
 from camscan.vendors import VendorDB, VendorError
@@ -55,7 +57,7 @@ def bad_input() -> Iterator[None]:
     """Turn any bad-user-input exception into one line and exit code 2."""
     try:
         yield
-    except (TargetError, OptionError, WatchlistError, FingerprintError, VendorError) as exc:
+    except (TargetError, OptionError, WatchlistError, FingerprintError, VendorError, CredentialError) as exc:
         fail(str(exc))
 
 
@@ -136,6 +138,27 @@ def scan(
         typer.Option(help="File of 'IP MAC' lines for hosts ARP cannot reach (DHCP/switch export)."),
     ] = None,
     arp: Annotated[bool, typer.Option(help="ARP sweep on-link ranges when privileged.")] = True,
+    multicast: Annotated[
+        bool,
+        typer.Option(help="Multicast discovery on local segments (unicast to every target always runs)."),
+    ] = True,
+    discovery: Annotated[
+        str | None,
+        typer.Option(help="Discovery protocols to use (wsdiscovery,sadp,dhip,dvrip,mdns,ssdp; all)."),
+    ] = None,
+    discovery_wait: Annotated[
+        float, typer.Option(help="Seconds to listen for discovery replies.", min=0.1)
+    ] = 1.5,
+    onvif: Annotated[bool, typer.Option(help="Ask ONVIF device services who made them (SOAP).")] = True,
+    onvif_user: Annotated[
+        str | None, typer.Option(help="ONVIF user name (with --onvif-password-file).")
+    ] = None,
+    onvif_password_file: Annotated[
+        Path | None, typer.Option(help="File whose first line is the ONVIF password.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML config with per-subnet ONVIF credentials ([[onvif]] entries).")
+    ] = None,
     table: Annotated[
         bool | None, typer.Option(help="Print the device table (default: when on a terminal).")
     ] = None,
@@ -150,6 +173,8 @@ def scan(
         port_list = parse_ports(ports) if ports else DEFAULT_PORTS
         mapping = parse_port_map(port_map) if port_map else {}
         mac_table = read_mac_file(macs) if macs else {}
+        protocols = parse_discovery(discovery) if discovery is not None else tuple(SEGMENT_PROBES)
+        credentials = onvif_credentials(onvif_user, onvif_password_file, config)
         vendors = VendorDB.builtin()
         lists = select(watchlist or [], vendors)
         db = load_fingerprints(fingerprints or [], vendors)
@@ -164,6 +189,11 @@ def scan(
         port_map=mapping,
         macs=mac_table,
         arp=arp,
+        multicast=multicast,
+        discovery=protocols,
+        discovery_wait=discovery_wait,
+        onvif=onvif,
+        onvif_credentials=credentials,
     )
     know = Knowledge(fingerprints=db, vendors=vendors, watchlists=lists)
     to_stdout = "-" in (json_out, csv_out)

@@ -66,8 +66,8 @@ class ScanContext:
 class OnvifCredentials:
     """Credentials the user supplied for ONVIF; never printed, logged or reported."""
 
-    username: str
+    username: str = field(repr=False)
     password: str = field(repr=False)
 
     def __repr__(self) -> str:
-        return f"OnvifCredentials(username={self.username!r}, password=<hidden>)"
+        return "OnvifCredentials(<hidden>)"

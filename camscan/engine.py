@@ -7,16 +7,18 @@ import ssl
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Network
+from urllib.parse import urlsplit
 
 import httpx
 
 from camscan import __version__, evidence, fuse, oui, watchlist
-from camscan.context import DEFAULT_PORTS, ScanContext, Timeouts
+from camscan.context import DEFAULT_PORTS, OnvifCredentials, ScanContext, Timeouts
 from camscan.fingerprints import FingerprintDB
+from camscan.interfaces import local_segments
 from camscan.limits import Limits
 from camscan.models import (
     Coverage,
@@ -27,10 +29,21 @@ from camscan.models import (
     ProbeResult,
     Report,
     ScanInfo,
+    Segment,
+    SegmentResult,
     Unmatched,
     Verdict,
 )
-from camscan.probes import arp, neighbours, probes_for_port, tcp
+from camscan.probes import (
+    ONVIF_PORTS,
+    SEGMENT_PROBES,
+    OnvifCache,
+    OnvifProbe,
+    arp,
+    neighbours,
+    probes_for_port,
+    tcp,
+)
 from camscan.status import Status
 from camscan.targets import TargetSet
 from camscan.vendors import VendorDB
@@ -55,6 +68,11 @@ class ScanOptions:
     port_map: Mapping[int, int] = field(default_factory=dict)
     macs: Mapping[str, str] = field(default_factory=dict)  # ip -> mac from a user file
     arp: bool = True
+    multicast: bool = True
+    discovery: tuple[str, ...] = tuple(SEGMENT_PROBES)  # segment probes to run
+    discovery_wait: float = 1.5  # seconds to listen after the last discovery datagram
+    onvif: bool = True
+    onvif_credentials: tuple[tuple[IPv4Network, OnvifCredentials], ...] = ()
 
 
 class Progress:
@@ -102,8 +120,47 @@ def http_client(opts: ScanOptions) -> httpx.AsyncClient:
     )
 
 
-async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> tuple[list[Host], str]:
-    """Find live hosts: ARP on-link when allowed, TCP connect elsewhere, MACs from ARP, kernel or file."""
+@dataclass(slots=True)
+class Discovery:
+    """What discovery found: live hosts, how MACs were learned, and what each segment probe heard."""
+
+    hosts: list[Host]
+    mac_method: str
+    heard: dict[str, list[ProbeResult]]  # replies by host, as per-host probe results
+    segment_results: list[SegmentResult]
+    segments: list[str]
+
+
+async def _segment_probe(
+    ctx: ScanContext, name: str, segments: list[Segment], unicast: list[str], opts: ScanOptions
+) -> SegmentResult:
+    started = time.monotonic()
+    try:
+        return await SEGMENT_PROBES[name]().run(
+            ctx, segments, unicast, opts.targets.contains, opts.discovery_wait
+        )
+    except Exception as exc:  # a probe bug must not end the scan
+        return SegmentResult(name, Status.ERROR, error=repr(exc)[:200], elapsed=time.monotonic() - started)
+
+
+def _self_reported_mac(results: list[ProbeResult]) -> tuple[str, MacSource] | None:
+    for result in results:
+        for obs in result.observations:
+            if obs.field == "mac.address":
+                mac = oui.normalise_mac(obs.value)
+                if mac and result.probe in SELF_REPORTING:
+                    return mac, SELF_REPORTING[result.probe]
+    return None
+
+
+SELF_REPORTING: dict[str, MacSource] = {
+    "wsdiscovery": "wsdiscovery", "onvif": "onvif", "sadp": "sadp", "dhip": "dhip", "dvrip": "dvrip",
+    "mdns": "mdns", "ssdp": "ssdp",
+}  # fmt: skip
+
+
+async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> Discovery:
+    """Find live hosts: ARP on-link when allowed, then TCP connect and the discovery protocols together."""
     addresses = list(opts.targets.addresses())
     arp_macs: dict[str, str] = {}
     arp_covered: list[tuple[int, int]] = []
@@ -119,14 +176,16 @@ async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> t
                 arp_covered = [(int(n.network_address), int(n.broadcast_address)) for n, _ in onlink]
                 method = "arp"
 
-    def needs_tcp(ip: str) -> bool:
+    def needs_probe(ip: str) -> bool:
+        # On a segment ARP covered, an address that did not answer ARP is not there.
         if ip in arp_macs:
             return True
         value = int(IPv4Address(ip))
         return not any(lo <= value <= hi for lo, hi in arp_covered)
 
-    to_connect = [ip for ip in addresses if needs_tcp(ip)]
+    to_connect = [ip for ip in addresses if needs_probe(ip)]
     touched = set(to_connect)
+    segments = local_segments(list(opts.targets.networks), opts.interface) if opts.multicast else []
     progress.stage("discovery", len(to_connect) * len(opts.ports))
     done_so_far = 0
 
@@ -135,7 +194,17 @@ async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> t
         progress.advance(done - done_so_far)
         done_so_far = done
 
-    swept = await tcp.sweep(ctx, to_connect, opts.ports, progress=on_done)
+    sweep = asyncio.ensure_future(tcp.sweep(ctx, to_connect, opts.ports, progress=on_done))
+    listeners = [_segment_probe(ctx, name, segments, to_connect, opts) for name in opts.discovery]
+    segment_results: list[SegmentResult] = list(await asyncio.gather(*listeners))
+    swept = await sweep
+    heard: dict[str, list[ProbeResult]] = {}
+    for seg in segment_results:
+        for ip, observations in seg.replies.items():
+            if opts.targets.contains(ip):
+                heard.setdefault(ip, []).append(
+                    ProbeResult(seg.probe, ip, None, Status.OK, tuple(observations))
+                )
     kernel = {} if method == "arp" else neighbours.read_neighbours()
     if kernel and method == "none":
         method = "neighbours"
@@ -152,44 +221,64 @@ async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> t
             mac, source = kernel[ip][0], "neighbours"
         elif ip in opts.macs:
             mac, source = opts.macs[ip], "file"
-        live = bool(ports) or source in ("arp", "neighbours")
-        if live:
+        elif ip in heard:
+            mac, source = _self_reported_mac(heard[ip]) or (None, None)
+        if ports or ip in heard or source in ("arp", "neighbours"):
             hosts.append(Host(ip=ip, mac=mac, mac_source=source, open_ports=tuple(sorted(ports))))
-    return hosts, method
+    return Discovery(hosts, method, heard, segment_results, [f"{s.iface} {s.network}" for s in segments])
 
 
-async def probe_host(ctx: ScanContext, host: Host) -> list[ProbeResult]:
+def onvif_xaddr(host: Host, heard: list[ProbeResult]) -> str | None:
+    """The device service to ask: the host's own WS-Discovery XAddr, else the usual path on a web port."""
+    for result in heard:
+        for obs in result.observations:
+            if obs.field == "wsd.xaddr":
+                parts = urlsplit(obs.value)
+                if parts.scheme in ("http", "https") and parts.hostname == host.ip:
+                    return obs.value
+    for port in ONVIF_PORTS:
+        if port in host.open_ports:
+            return f"http://{host.ip}:{port}/onvif/device_service"
+    return None
+
+
+async def probe_host(
+    ctx: ScanContext, host: Host, heard: list[ProbeResult], onvif: OnvifProbe | None
+) -> list[ProbeResult]:
     """Run every applicable probe on one host within the per-host deadline; late probes end as TIMEOUT."""
-    jobs = [(probe, port) for port in host.open_ports for probe in probes_for_port(port)]
+    jobs: list[tuple[str, int | None, Awaitable[ProbeResult]]] = [
+        (probe.name, port, probe.run(ctx, host, port))
+        for port in host.open_ports
+        for probe in probes_for_port(port)
+    ]
+    xaddr = onvif_xaddr(host, heard) if onvif else None
+    if onvif and xaddr:
+        jobs.append(("onvif", None, onvif.run(ctx, host, xaddr)))
     if not jobs:
         return []
-    tasks = [asyncio.create_task(probe.run(ctx, host, port)) for probe, port in jobs]
+    tasks = [asyncio.ensure_future(job) for _, _, job in jobs]
     done, pending = await asyncio.wait(tasks, timeout=ctx.timeouts.host)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     results = []
-    for (probe, port), task in zip(jobs, tasks, strict=True):
+    for (name, port, _), task in zip(jobs, tasks, strict=True):
         if task in done and not task.cancelled() and task.exception() is None:
             results.append(task.result())
         elif task in done and not task.cancelled():
-            results.append(
-                ProbeResult(probe.name, host.ip, port, Status.ERROR, error=repr(task.exception())[:200])
-            )
+            results.append(ProbeResult(name, host.ip, port, Status.ERROR, error=repr(task.exception())[:200]))
         else:
-            results.append(
-                ProbeResult(probe.name, host.ip, port, Status.TIMEOUT, error="host deadline passed")
-            )
+            results.append(ProbeResult(name, host.ip, port, Status.TIMEOUT, error="host deadline passed"))
     return results
 
 
 async def probe_all(
-    ctx: ScanContext, hosts: Sequence[Host], workers: int, progress: Progress
+    ctx: ScanContext, found: Discovery, workers: int, progress: Progress, onvif: OnvifProbe | None
 ) -> dict[str, list[ProbeResult]]:
     """Probe hosts through a bounded pool so a /16 never holds every host's tasks at once."""
     results: dict[str, list[ProbeResult]] = {}
     queue: asyncio.Queue[Host] = asyncio.Queue()
-    for host in hosts:
+    for host in found.hosts:
         queue.put_nowait(host)
 
     async def worker() -> None:
@@ -198,24 +287,27 @@ async def probe_all(
                 host = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            results[host.ip] = await probe_host(ctx, host)
+            results[host.ip] = await probe_host(ctx, host, found.heard.get(host.ip, []), onvif)
             progress.advance()
 
-    progress.stage("probing", len(hosts))
-    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(hosts))))))
+    progress.stage("probing", len(found.hosts))
+    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(found.hosts))))))
     return results
 
 
 def judge(host: Host, results: Sequence[ProbeResult], know: Knowledge) -> tuple[Device, list[Unmatched]]:
     """Evidence, fusion and watchlists for one host."""
     evs: list[Evidence]
-    evs, unmatched = evidence.from_results(host.ip, results, know.fingerprints)
+    evs, unmatched = evidence.from_results(host.ip, results, know.fingerprints, know.vendors)
     evs.extend(evidence.from_open_ports(host.open_ports, know.fingerprints))
+    mac, mac_source = host.mac, host.mac_source
+    if mac is None:
+        mac, mac_source = _self_reported_mac(list(results)) or (None, None)
     mac_vendor = None
-    if host.mac:
-        info = oui.lookup(host.mac)
+    if mac:
+        info = oui.lookup(mac)
         mac_vendor = info.registrant
-        mac_ev = evidence.from_mac(info, host.mac_source or "arp", know.vendors)
+        mac_ev = evidence.from_mac(info, mac_source or "arp", know.vendors)
         if mac_ev is not None:
             evs.append(mac_ev)
     verdict: Verdict = fuse.fuse(evs, know.vendors)
@@ -229,9 +321,9 @@ def judge(host: Host, results: Sequence[ProbeResult], know: Knowledge) -> tuple[
     )
     device = Device(
         ip=host.ip,
-        mac=host.mac,
+        mac=mac,
         mac_vendor=mac_vendor,
-        mac_source=host.mac_source,
+        mac_source=mac_source,
         hostname=host.hostname,
         open_ports=host.open_ports,
         verdict=verdict,
@@ -247,7 +339,6 @@ async def run_scan(
     know: Knowledge,
     progress: Progress | None = None,
     client: httpx.AsyncClient | None = None,
-    on_deadline: Callable[[], None] | None = None,
 ) -> Report:
     """Scan the targets and return the report; the overall deadline cuts probing short, never the report."""
     progress = progress or Progress()
@@ -256,47 +347,59 @@ async def run_scan(
     limits = Limits(concurrency=opts.concurrency, per_host=opts.per_host, rate=opts.rate)
     own_client = client is None
     http = client or http_client(opts)
-    ctx = ScanContext(http=http, limits=limits, timeouts=opts.timeouts, port_map=dict(opts.port_map))
+    ctx = ScanContext(
+        http=http,
+        limits=limits,
+        timeouts=opts.timeouts,
+        port_map=dict(opts.port_map),
+        onvif_credentials=opts.onvif_credentials,
+    )
+    onvif = OnvifProbe(OnvifCache()) if opts.onvif else None
     deadline_hit = False
     results: dict[str, list[ProbeResult]] = {}
-    hosts: list[Host] = []
-    method = "none"
+    found = Discovery([], "none", {}, [], [])
+    timing: dict[str, float] = {}
     try:
         try:
             async with asyncio.timeout(opts.timeouts.scan):
-                hosts, method = await discover(opts, ctx, progress)
-                results = await probe_all(ctx, hosts, opts.concurrency, progress)
+                found = await discover(opts, ctx, progress)
+                timing["discovery"] = time.monotonic() - t0
+                results = await probe_all(ctx, found, opts.concurrency, progress, onvif)
+                timing["probing"] = time.monotonic() - t0 - timing["discovery"]
         except TimeoutError:
             deadline_hit = True
-            if on_deadline:
-                on_deadline()
     finally:
         if own_client:
             await http.aclose()
     devices: list[Device] = []
     unmatched: list[Unmatched] = []
-    for host in hosts:
-        device, loose = judge(host, results.get(host.ip, []), know)
+    for host in found.hosts:
+        device, loose = judge(host, found.heard.get(host.ip, []) + results.get(host.ip, []), know)
         devices.append(device)
         unmatched.extend(loose)
     statuses = Counter(r.status.value for rs in results.values() for r in rs)
     coverage = Coverage(
         addresses=opts.targets.count,
         alive=len(devices),
-        probed=sum(1 for h in hosts if results.get(h.ip)),
+        probed=sum(1 for h in found.hosts if results.get(h.ip)),
         cameras=sum(1 for d in devices if d.verdict.is_camera),
         unidentified_cameras=sum(1 for d in devices if d.verdict.is_camera and not d.verdict.manufacturer),
-        errors=statuses.get(Status.ERROR.value, 0),
+        errors=statuses.get(Status.ERROR.value, 0)
+        + sum(1 for s in found.segment_results if s.status is Status.ERROR),
     )
-    discovery = {"tcp"} | ({"arp"} if method.startswith("arp") else set())
-    probes_run = sorted({r.probe for rs in results.values() for r in rs} | discovery)
+    probe_seconds: dict[str, float] = {}
+    for rs in results.values():
+        for r in rs:
+            probe_seconds[r.probe] = probe_seconds.get(r.probe, 0.0) + r.elapsed
+    discovery = {"tcp"} | ({"arp"} if found.mac_method.startswith("arp") else set())
+    ran = {r.probe for rs in results.values() for r in rs} | {s.probe for s in found.segment_results}
     scan = ScanInfo(
         id=str(uuid.uuid4()),
         started_at=started,
         finished_at=_now(),
         targets=opts.targets.specs,
-        probes=tuple(probes_run),
-        mac_method=method,
+        probes=tuple(sorted(ran | discovery)),
+        mac_method=found.mac_method,
         watchlists=tuple(w.id for w in know.watchlists),
         options={
             "ports": list(opts.ports),
@@ -311,7 +414,30 @@ async def run_scan(
             },
             "port_map": {str(k): v for k, v in opts.port_map.items()},
             "interface": opts.interface,
+            "multicast": opts.multicast,
+            "discovery_probes": list(opts.discovery),
+            "onvif": opts.onvif,
+            "onvif_credentials_for": [str(net) for net, _ in opts.onvif_credentials],
+        },
+        discovery=tuple(
+            {
+                "probe": s.probe,
+                "status": s.status.value,
+                "hosts": len(s.replies),
+                "sent": s.sent,
+                "received": s.received,
+                "rejected": s.rejected,
+                "elapsed": round(s.elapsed, 3),
+                "error": s.error,
+            }
+            for s in found.segment_results
+        ),
+        segments=tuple(found.segments),
+        timing={
             "elapsed_seconds": round(time.monotonic() - t0, 3),
+            "discovery_seconds": round(timing.get("discovery", 0.0), 3),
+            "probing_seconds": round(timing.get("probing", 0.0), 3),
+            "probe_seconds": {k: round(v, 3) for k, v in sorted(probe_seconds.items())},
             "probe_statuses": dict(sorted(statuses.items())),
         },
     )

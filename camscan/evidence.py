@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from camscan.claims import claims_for
 from camscan.fingerprints import FingerprintDB
 from camscan.models import Evidence, MacInfo, ProbeResult, Strength, Unmatched
 from camscan.vendors import VendorDB
@@ -11,25 +12,20 @@ from camscan.vendors import VendorDB
 # Observations that name something and are worth a new fingerprint when nothing matched them.
 NAMING_FIELDS = frozenset(
     {
-        "http.server",
-        "http.realm",
-        "http.title",
-        "http.location",
-        "tls.subject",
-        "tls.issuer",
-        "rtsp.server",
-        "rtsp.realm",
+        "http.server", "http.realm", "http.title", "http.location", "tls.subject", "tls.issuer",
+        "rtsp.server", "rtsp.realm", "wsd.scope.name", "wsd.scope.hardware", "onvif.manufacturer",
+        "sadp.oem_info", "dhip.vendor", "mdns.instance", "ssdp.server", "upnp.manufacturer",
     }
-)
+)  # fmt: skip
 MAX_UNMATCHED_VALUE = 512
 # Values longer than this (page bodies) are kept in the evidence as the matched excerpt only.
 EXCERPT_OVER = 256
 
 
 def from_results(
-    ip: str, results: Iterable[ProbeResult], db: FingerprintDB
+    ip: str, results: Iterable[ProbeResult], db: FingerprintDB, vendors: VendorDB
 ) -> tuple[list[Evidence], list[Unmatched]]:
-    """Match every observation; the matched become evidence, the unmatched naming ones are kept aside."""
+    """Match every observation (fingerprints, then name/value rules); unknown naming values kept aside."""
     evidence: list[Evidence] = []
     unmatched: list[Unmatched] = []
     seen: set[tuple[str, str, int | None]] = set()
@@ -53,7 +49,22 @@ def from_results(
                         match.fingerprint,
                     )
                 )
-            elif obs.field in NAMING_FIELDS and obs.value.strip():
+            rule = claims_for(obs.field, obs.value, vendors)
+            if rule is not None:
+                claims, strength = rule
+                evidence.append(
+                    Evidence(
+                        obs.probe,
+                        obs.field,
+                        obs.value[:MAX_UNMATCHED_VALUE],
+                        claims,
+                        strength,
+                        obs.port,
+                        None,
+                        "reported by the device",
+                    )
+                )
+            if match is None and rule is None and obs.field in NAMING_FIELDS and obs.value.strip():
                 unmatched.append(
                     Unmatched(ip, obs.probe, obs.field, obs.value[:MAX_UNMATCHED_VALUE], obs.port)
                 )

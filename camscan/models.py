@@ -20,7 +20,9 @@ DEVICE_TYPES = SURVEILLANCE_TYPES | frozenset(
     {"printer", "nas", "router", "switch", "access-point", "server", "workstation", "phone", "iot", "other"}
 )
 
-MacSource = Literal["arp", "neighbours", "file"]
+MacSource = Literal[
+    "arp", "neighbours", "file", "wsdiscovery", "onvif", "sadp", "dhip", "dvrip", "mdns", "ssdp"
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,9 @@ class ScanInfo:
     mac_method: str
     watchlists: tuple[str, ...]
     options: Mapping[str, object] = field(default_factory=dict)
+    discovery: tuple[Mapping[str, object], ...] = ()  # per segment probe: status, hosts heard, datagrams
+    segments: tuple[str, ...] = ()  # "iface network" multicast went out on
+    timing: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

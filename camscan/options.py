@@ -44,6 +44,17 @@ def parse_ports(text: str) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
+def parse_discovery(text: str) -> tuple[str, ...]:
+    """'wsdiscovery,sadp' -> the discovery protocols to run ('' or 'none' -> none)."""
+    from camscan.probes import SEGMENT_PROBES
+
+    names = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip() and p.strip() != "none"))
+    unknown = [n for n in names if n not in SEGMENT_PROBES]
+    if unknown:
+        raise OptionError(f"--discovery: unknown protocol {unknown[0]!r}; known: {', '.join(SEGMENT_PROBES)}")
+    return names
+
+
 def parse_port_map(text: str) -> dict[int, int]:
     """'80=10080,554=10554' -> {80: 10080, 554: 10554} (logical port -> port to connect to)."""
     mapping: dict[int, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Sequence
@@ -54,6 +55,15 @@ class TargetSet:
             for lo, hi in self.intervals
             for net in ipaddress.summarize_address_range(IPv4Address(lo), IPv4Address(hi))
         )
+
+    def contains(self, ip: str) -> bool:
+        """Whether an address is one of the targets (replies from anywhere else are ignored)."""
+        try:
+            value = int(IPv4Address(ip))
+        except ValueError:
+            return False
+        at = bisect.bisect_right(self.intervals, (value, 1 << 33)) - 1
+        return at >= 0 and self.intervals[at][0] <= value <= self.intervals[at][1]
 
     def addresses(self) -> Iterable[str]:
         """Every address to scan, ascending."""

@@ -1,13 +1,19 @@
-"""Probe registry: which probe classes run on which TCP port."""
+"""Probe registry: port probes (per host and TCP port) and segment probes (per local network)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import ClassVar, Protocol
 
 from camscan.context import HTTP_PORTS, HTTPS_PORTS, RTSP_PORTS, ScanContext
-from camscan.models import Host, ProbeResult
+from camscan.models import Host, ProbeResult, Segment, SegmentResult
+from camscan.probes.dhip import DhipProbe
+from camscan.probes.dvrip import DvripProbe
 from camscan.probes.http import HttpProbe
+from camscan.probes.onvif import OnvifCache, OnvifProbe
 from camscan.probes.rtsp import RtspProbe
+from camscan.probes.sadp import SadpProbe
+from camscan.probes.wsdiscovery import WsDiscoveryProbe
 
 
 class PortProbe(Protocol):
@@ -18,7 +24,30 @@ class PortProbe(Protocol):
     async def run(self, ctx: ScanContext, host: Host, port: int) -> ProbeResult: ...
 
 
+class SegmentProbe(Protocol):
+    """A probe that asks a whole network (multicast) and each target (unicast), and hears many hosts."""
+
+    name: ClassVar[str]
+
+    async def run(
+        self,
+        ctx: ScanContext,
+        segments: Sequence[Segment],
+        unicast: Sequence[str],
+        in_scope: Callable[[str], bool],
+        wait: float,
+    ) -> SegmentResult: ...
+
+
 PORT_PROBES: dict[str, type[PortProbe]] = {"http": HttpProbe, "rtsp": RtspProbe}
+SEGMENT_PROBES: dict[str, type[SegmentProbe]] = {
+    "wsdiscovery": WsDiscoveryProbe,
+    "sadp": SadpProbe,
+    "dhip": DhipProbe,
+    "dvrip": DvripProbe,
+}
+# Ports where an ONVIF device service is tried when WS-Discovery gave no XAddr (most specific first).
+ONVIF_PORTS = (2020, 8899, 80, 8080, 8000)
 
 
 def probes_for_port(port: int) -> list[PortProbe]:
@@ -31,4 +60,15 @@ def probes_for_port(port: int) -> list[PortProbe]:
     return [PORT_PROBES[name]() for name in names]
 
 
-__all__ = ["PORT_PROBES", "HttpProbe", "PortProbe", "RtspProbe", "probes_for_port"]
+__all__ = [
+    "ONVIF_PORTS",
+    "PORT_PROBES",
+    "SEGMENT_PROBES",
+    "HttpProbe",
+    "OnvifCache",
+    "OnvifProbe",
+    "PortProbe",
+    "RtspProbe",
+    "SegmentProbe",
+    "probes_for_port",
+]

@@ -85,6 +85,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "watchlists": list(s.watchlists),
             "deadline_hit": report.deadline_hit,
             "options": dict(s.options),
+            "discovery": [dict(d) for d in s.discovery],
+            "segments": list(s.segments),
+            "timing": dict(s.timing),
         },
         "coverage": {
             "addresses": c.addresses,
