@@ -10,9 +10,11 @@ from camscan.models import Host, ProbeResult, Segment, SegmentResult
 from camscan.probes.dhip import DhipProbe
 from camscan.probes.dvrip import DvripProbe
 from camscan.probes.http import HttpProbe
+from camscan.probes.mdns import MdnsProbe
 from camscan.probes.onvif import OnvifCache, OnvifProbe
 from camscan.probes.rtsp import RtspProbe
 from camscan.probes.sadp import SadpProbe
+from camscan.probes.ssdp import SsdpProbe
 from camscan.probes.wsdiscovery import WsDiscoveryProbe
 
 
@@ -45,6 +47,8 @@ SEGMENT_PROBES: dict[str, type[SegmentProbe]] = {
     "sadp": SadpProbe,
     "dhip": DhipProbe,
     "dvrip": DvripProbe,
+    "mdns": MdnsProbe,
+    "ssdp": SsdpProbe,
 }
 # Ports where an ONVIF device service is tried when WS-Discovery gave no XAddr (most specific first).
 ONVIF_PORTS = (2020, 8899, 80, 8080, 8000)

@@ -1,0 +1,263 @@
+"""Benchmark: scan a 200-device namespace lab with camscan and, where installed, with nmap; same scoring.
+
+Run as root: `make bench` (or `.venv/bin/python bench/scan_lab.py --count 200`). Traffic stays inside the
+lab's own network namespaces. Prints wall time, peak RSS, hosts found and maker accuracy side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET  # parses nmap's own output file, not network input
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from camscan.context import DEFAULT_PORTS
+from camscan.lab import netns
+from camscan.vendors import VendorDB
+
+
+@dataclass
+class Run:
+    """One measured command."""
+
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    code: int
+
+
+def measure(name: str, cmd: list[str], budget: float | None = None) -> Run:
+    """Run a command; wall time and the peak RSS of it and its children (wait4); killed after `budget` s."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if budget is not None and time.monotonic() - started > budget:
+            proc.terminate()
+            _, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    seconds = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if budget is not None and seconds > budget:
+        print(f"{name} did not finish within {budget:.0f} s: stopped", file=sys.stderr)
+    elif proc.returncode not in (0, 1):
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        print(f"{name} exited {proc.returncode}: {err[-800:]}", file=sys.stderr)
+    return Run(name, seconds, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def expected(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {d["ip"]: d["expect"] for d in manifest["devices"]}
+
+
+def score(
+    predicted: dict[str, str | None], found: set[str], truth: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Hosts found, and makers right (a host not found counts as wrong)."""
+    right = sum(
+        1 for ip, exp in truth.items() if ip in found and predicted.get(ip) == exp.get("manufacturer")
+    )
+    named = [ip for ip, exp in truth.items() if exp.get("manufacturer")]
+    named_right = sum(1 for ip in named if ip in found and predicted.get(ip) == truth[ip]["manufacturer"])
+    return {
+        "found": len(found & truth.keys()),
+        "devices": len(truth),
+        "maker_accuracy": right / len(truth),
+        "named_makers_right": f"{named_right}/{len(named)}",
+    }
+
+
+def camscan_predictions(report: dict[str, Any]) -> tuple[dict[str, str | None], set[str]]:
+    return {d["ip"]: d["manufacturer"] for d in report["devices"]}, {d["ip"] for d in report["devices"]}
+
+
+def nmap_predictions(xml_path: Path, vendors: VendorDB) -> tuple[dict[str, str | None], set[str]]:
+    """nmap's maker for each host: its service product strings first, then its MAC vendor, as vendor ids."""
+    predicted: dict[str, str | None] = {}
+    found: set[str] = set()
+    root = ET.parse(xml_path).getroot()
+    for host in root.iter("host"):
+        status = host.find("status")
+        if status is None or status.get("state") != "up":
+            continue
+        ip = next((a.get("addr") for a in host.iter("address") if a.get("addrtype") == "ipv4"), None)
+        if ip is None:
+            continue
+        found.add(ip)
+        maker = None
+        for svc in host.iter("service"):
+            for attr in ("product", "extrainfo", "devicetype", "hostname"):
+                text = svc.get(attr)
+                if text and maker is None:
+                    maker = vendors.from_name(text) or _first_word_vendor(text, vendors)
+        if maker is None:
+            mac_vendor = next(
+                (a.get("vendor") for a in host.iter("address") if a.get("addrtype") == "mac"), None
+            )
+            maker = vendors.from_name(mac_vendor) if mac_vendor else None
+        if maker is not None:
+            maker = vendors.maker_of(maker)
+        predicted[ip] = maker
+    return predicted, found
+
+
+def _first_word_vendor(text: str, vendors: VendorDB) -> str | None:
+    # nmap products read like "Hikvision IPCam control port" or "Dahua Rtsp Server": try the leading word.
+    word = text.split()[0] if text.split() else ""
+    return vendors.from_name(word) if len(word) > 2 else None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--prefix", default="csbench")
+    ap.add_argument("--subnet", default="10.79.0.0/24")
+    ap.add_argument("--no-nmap", action="store_true")
+    ap.add_argument("--no-camscan", action="store_true")
+    ap.add_argument("--nmap-budget", type=float, default=1800.0, help="stop nmap -sV after this many seconds")
+    ap.add_argument("--scan-args", default="", help="extra camscan scan arguments, e.g. '--discovery none'")
+    ap.add_argument("--json", help="also write the numbers here")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench/scan_lab.py builds a namespace lab: run it as root (make bench)", file=sys.stderr)
+        return 2
+    # A SIGTERM (CI timeout, Ctrl-C from a wrapper) must still tear the lab down in `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    vendors = VendorDB.builtin()
+    ports = ",".join(map(str, DEFAULT_PORTS))
+    work = Path(tempfile.mkdtemp(prefix="camscan-bench-"))
+    state = work / "lab"
+    t0 = time.monotonic()
+    manifest = netns.up(a.prefix, a.subnet, count=a.count, state_dir=state)
+    lab_seconds = time.monotonic() - t0
+    scanner = manifest["scanner_netns"]
+    truth = expected(manifest)
+    results: dict[str, Any] = {"devices": a.count, "lab_up_seconds": round(lab_seconds, 2), "tools": {}}
+    try:
+        if not a.no_camscan:
+            report_path = work / "camscan.json"
+            cmd = [
+                "ip",
+                "netns",
+                "exec",
+                scanner,
+                sys.executable,
+                "-m",
+                "camscan",
+                "scan",
+                a.subnet,
+                "--json",
+                str(report_path),
+                "--quiet",
+                *shlex.split(a.scan_args),
+            ]
+            cam = measure("camscan", cmd)
+            report = json.loads(report_path.read_text())
+            timing = report["scan"].get("timing", {})
+            results["tools"]["camscan scan"] = {
+                "seconds": round(cam.seconds, 2),
+                "peak_rss_mb": round(cam.peak_rss_mb, 1),
+                **score(*camscan_predictions(report), truth),
+                "timing": timing,
+                "discovery": report["scan"].get("discovery", []),
+            }
+        if not a.no_nmap and shutil.which("nmap"):
+            sn = measure(
+                "nmap -sn",
+                ["ip", "netns", "exec", scanner, "nmap", "-sn", "-n", a.subnet, "-oX", str(work / "sn.xml")],
+            )
+            sv = measure(
+                "nmap -sV",
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    scanner,
+                    "nmap",
+                    "-sV",
+                    "-n",
+                    "-p",
+                    ports,
+                    "-T4",
+                    a.subnet,
+                    "-oX",
+                    str(work / "sv.xml"),
+                ],
+                budget=a.nmap_budget,
+            )
+            sn_found = nmap_predictions(work / "sn.xml", vendors)[1]
+            results["tools"]["nmap -sn"] = {
+                "seconds": round(sn.seconds, 2),
+                "peak_rss_mb": round(sn.peak_rss_mb, 1),
+                "found": len(sn_found & truth.keys()),
+                "devices": len(truth),
+            }
+            finished = sv.seconds <= a.nmap_budget
+            results["tools"]["nmap -sV -T4"] = {
+                "seconds": round(sv.seconds, 2) if finished else f">{a.nmap_budget:.0f} (stopped)",
+                "peak_rss_mb": round(sv.peak_rss_mb, 1),
+                **(score(*nmap_predictions(work / "sv.xml", vendors), truth) if finished else {}),
+            }
+            results["nmap_version"] = subprocess.run(
+                ["nmap", "--version"], capture_output=True, text=True
+            ).stdout.splitlines()[0]
+        elif not a.no_nmap:
+            results["nmap"] = "not installed (apt-get install nmap, or make bench as root installs it)"
+    finally:
+        netns.down(a.prefix, state)
+        shutil.rmtree(work, ignore_errors=True)
+    print_table(results)
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(
+        f"lab: {results['devices']} devices, built in {results['lab_up_seconds']} s"
+        + (f"; {results['nmap_version']}" if "nmap_version" in results else "")
+    )
+    print(
+        f"{'tool':<16}{'wall s':>8}{'peak RSS MB':>13}{'found':>9}{'maker accuracy':>16}{'named makers':>14}"
+    )
+    for name, r in results["tools"].items():
+        acc = f"{r['maker_accuracy'] * 100:.1f} %" if "maker_accuracy" in r else "-"
+        found = f"{r['found']}/{r['devices']}" if "found" in r else "-"
+        named = r.get("named_makers_right", "-")
+        print(f"{name:<16}{r['seconds']!s:>8}{r['peak_rss_mb']:>13}{found:>9}{acc:>16}{named:>14}")
+    cam = results["tools"].get("camscan scan")
+    if cam and cam.get("timing"):
+        t = cam["timing"]
+        probes = t.get("probe_seconds", {})
+        total = sum(probes.values()) or 1.0
+        share = ", ".join(
+            f"{k} {v / total * 100:.0f} %" for k, v in sorted(probes.items(), key=lambda kv: -kv[1])
+        )
+        print(
+            f"camscan: discovery {t.get('discovery_seconds')} s, probing {t.get('probing_seconds')} s; "
+            f"share of probe time: {share}"
+        )
+        for d in cam.get("discovery", []):
+            print(
+                f"  {d['probe']:<12} {d['status']:<8} hosts {d['hosts']:>4}  sent {d['sent']:>5}  "
+                f"received {d['received']:>5}  {d['elapsed']} s"
+            )
+    if "nmap" in results:
+        print(f"nmap: {results['nmap']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
