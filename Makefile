@@ -44,6 +44,9 @@ test: setup
 	$(BIN)/pytest -q
 
 bench: setup
+	@command -v nmap >/dev/null || { [ "$(IS_ROOT)" = yes ] && command -v apt-get >/dev/null && \
+		{ echo "installing nmap for the side-by-side comparison"; apt-get install -y -qq nmap >/dev/null; } || \
+		echo "nmap not installed: camscan is benchmarked alone"; }
 	$(BIN)/python bench/scan_lab.py
 
 lab-down: setup

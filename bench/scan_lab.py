@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -114,6 +115,12 @@ def nmap_predictions(xml_path: Path, vendors: VendorDB) -> tuple[dict[str, str |
     return predicted, found
 
 
+def wsdd_hosts(xml_path: Path) -> set[str]:
+    """Addresses nmap's broadcast-wsdd-discover reported (its prescript output lists them)."""
+    text = "".join(el.get("output", "") for el in ET.parse(xml_path).getroot().iter("script"))
+    return set(re.findall(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b", text))
+
+
 def _first_word_vendor(text: str, vendors: VendorDB) -> str | None:
     # nmap products read like "Hikvision IPCam control port" or "Dahua Rtsp Server": try the leading word.
     word = text.split()[0] if text.split() else ""
@@ -210,6 +217,32 @@ def main() -> int:
                 "seconds": round(sv.seconds, 2) if finished else f">{a.nmap_budget:.0f} (stopped)",
                 "peak_rss_mb": round(sv.peak_rss_mb, 1),
                 **(score(*nmap_predictions(work / "sv.xml", vendors), truth) if finished else {}),
+            }
+            wsd = measure(
+                "nmap wsdd",
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    scanner,
+                    "nmap",
+                    "-sn",
+                    "-n",
+                    "-e",
+                    manifest["interface"],
+                    "--script",
+                    "broadcast-wsdd-discover",
+                    "-oX",
+                    str(work / "wsdd.xml"),
+                ],
+            )
+            wsd_found = wsdd_hosts(work / "wsdd.xml") & truth.keys()
+            onvif_truth = {ip for ip, exp in truth.items() if "wsdiscovery" in exp.get("channels", [])}
+            results["tools"]["nmap wsdd"] = {
+                "seconds": round(wsd.seconds, 2),
+                "peak_rss_mb": round(wsd.peak_rss_mb, 1),
+                "found": len(wsd_found),
+                "devices": len(onvif_truth) or len(truth),
             }
             results["nmap_version"] = subprocess.run(
                 ["nmap", "--version"], capture_output=True, text=True

@@ -140,7 +140,10 @@ def scan(
     arp: Annotated[bool, typer.Option(help="ARP sweep on-link ranges when privileged.")] = True,
     multicast: Annotated[
         bool,
-        typer.Option(help="Multicast discovery on local segments (unicast to every target always runs)."),
+        typer.Option(help="Multicast discovery on local segments."),
+    ] = True,
+    unicast_discovery: Annotated[
+        bool, typer.Option(help="Send discovery requests to every target address (finds routed cameras).")
     ] = True,
     discovery: Annotated[
         str | None,
@@ -190,6 +193,7 @@ def scan(
         macs=mac_table,
         arp=arp,
         multicast=multicast,
+        unicast_discovery=unicast_discovery,
         discovery=protocols,
         discovery_wait=discovery_wait,
         onvif=onvif,

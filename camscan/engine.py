@@ -69,6 +69,7 @@ class ScanOptions:
     macs: Mapping[str, str] = field(default_factory=dict)  # ip -> mac from a user file
     arp: bool = True
     multicast: bool = True
+    unicast_discovery: bool = True  # WS-Discovery/SADP/DHIP/DVRIP/SSDP requests to every target address
     discovery: tuple[str, ...] = tuple(SEGMENT_PROBES)  # segment probes to run
     discovery_wait: float = 1.5  # seconds to listen after the last discovery datagram
     onvif: bool = True
@@ -195,7 +196,8 @@ async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> D
         done_so_far = done
 
     sweep = asyncio.ensure_future(tcp.sweep(ctx, to_connect, opts.ports, progress=on_done))
-    listeners = [_segment_probe(ctx, name, segments, to_connect, opts) for name in opts.discovery]
+    unicast = to_connect if opts.unicast_discovery else []
+    listeners = [_segment_probe(ctx, name, segments, unicast, opts) for name in opts.discovery]
     segment_results: list[SegmentResult] = list(await asyncio.gather(*listeners))
     swept = await sweep
     heard: dict[str, list[ProbeResult]] = {}
@@ -415,6 +417,7 @@ async def run_scan(
             "port_map": {str(k): v for k, v in opts.port_map.items()},
             "interface": opts.interface,
             "multicast": opts.multicast,
+            "unicast_discovery": opts.unicast_discovery,
             "discovery_probes": list(opts.discovery),
             "onvif": opts.onvif,
             "onvif_credentials_for": [str(net) for net, _ in opts.onvif_credentials],
