@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from camscan.oui import normalise_mac
+from camscan.parse.fields import ipv4 as read_ipv4
+from camscan.parse.fields import port as read_port
 
 MAGIC = b"\x20\x00\x00\x00DHIP"  # header size 0x20 (LE) + "DHIP"
 HEADER = struct.Struct("<8sIIIIII")  # magic, session id, request id, length, 0, expected length, 0
@@ -114,22 +115,6 @@ def _flatten(obj: Mapping[str, object], out: dict[str, str], prefix: str = "", d
             out[name] = str(value)[:MAX_VALUE]
 
 
-def _port(value: str | None) -> int | None:
-    if value is None or not value.isascii() or not value.isdigit() or len(value) > 5:
-        return None
-    number = int(value)
-    return number if 0 < number < 65536 else None
-
-
-def _ipv4(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except ValueError:
-        return None
-
-
 def parse_reply(data: bytes) -> DhipReply:
     """Read a client.notifyDevInfo datagram; DhipEcho for a search request, DhipParseError otherwise."""
     request_id, body = _split(data)
@@ -160,8 +145,8 @@ def parse_reply(data: bytes) -> DhipReply:
         vendor=get("Vendor"),
         version=get("Version"),
         machine_name=get("MachineName"),
-        ipv4=_ipv4(get("IPv4Address.IPAddress")),
-        http_port=_port(get("HttpPort")),
-        port=_port(get("Port")),
+        ipv4=read_ipv4(get("IPv4Address.IPAddress")),
+        http_port=read_port(get("HttpPort")),
+        port=read_port(get("Port")),
         raw=raw,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,8 @@ from xml.sax.saxutils import escape
 
 from camscan.oui import normalise_mac
 from camscan.parse import xmlsafe
+from camscan.parse.fields import ipv4 as read_ipv4
+from camscan.parse.fields import port as read_port
 
 MAX_BYTES = 32 * 1024
 MAX_FIELDS = 128
@@ -68,26 +69,10 @@ def build_probe_match(fields: Mapping[str, str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _port(value: str | None) -> int | None:
-    if value is None or not value.isascii() or not value.isdigit() or len(value) > 5:
-        return None
-    number = int(value)
-    return number if 0 < number < 65536 else None
-
-
 def _bool(value: str | None) -> bool | None:
     if value is None:
         return None
     return {"true": True, "false": False}.get(value.lower())
-
-
-def _ipv4(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except ValueError:
-        return None
 
 
 def parse_probe_match(data: bytes) -> SadpReply:
@@ -121,13 +106,13 @@ def parse_probe_match(data: bytes) -> SadpReply:
         description=get("DeviceDescription"),
         serial=get("DeviceSN"),
         mac=normalise_mac(mac_text) if mac_text else None,
-        ipv4=_ipv4(get("IPv4Address")),
+        ipv4=read_ipv4(get("IPv4Address")),
         software_version=get("SoftwareVersion"),
         dsp_version=get("DSPVersion"),
         oem_info=get("OEMInfo"),
         activated=_bool(get("Activated")),
-        http_port=_port(get("HttpPort")),
-        command_port=_port(get("CommandPort")),
+        http_port=read_port(get("HttpPort")),
+        command_port=read_port(get("CommandPort")),
         boot_time=get("BootTime"),
         raw=raw,
     )
