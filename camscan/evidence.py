@@ -18,6 +18,10 @@ NAMING_FIELDS = frozenset(
     }
 )  # fmt: skip
 MAX_UNMATCHED_VALUE = 512
+# Observations that claim nothing but that a reader must see: recorded as evidence with no claims.
+RECORDED_FIELDS = {
+    "wsd.claimed_address": "the reply names another host's address: recorded, not followed or trusted",
+}
 # Values longer than this (page bodies) are kept in the evidence as the matched excerpt only.
 EXCERPT_OVER = 256
 
@@ -62,6 +66,19 @@ def from_results(
                         obs.port,
                         None,
                         "reported by the device",
+                    )
+                )
+            if obs.field in RECORDED_FIELDS:
+                evidence.append(
+                    Evidence(
+                        obs.probe,
+                        obs.field,
+                        obs.value[:MAX_UNMATCHED_VALUE],
+                        {},
+                        "weak",
+                        obs.port,
+                        None,
+                        RECORDED_FIELDS[obs.field],
                     )
                 )
             if match is None and rule is None and obs.field in NAMING_FIELDS and obs.value.strip():

@@ -15,6 +15,7 @@ import jsonschema
 from camscan.report import load_schema
 
 VERDICT_KEYS = ("manufacturer", "brand", "is_camera", "device_type", "watchlisted")
+DETAIL_KEYS = ("model", "firmware", "serial")
 
 
 @dataclass
@@ -29,6 +30,12 @@ class ScanRun:
 
     def device(self, ip: str) -> dict[str, Any] | None:
         return next((d for d in self.report["devices"] if d["ip"] == ip), None)
+
+
+def heard_by(run: ScanRun, ip: str, probe: str) -> bool:
+    """Whether a discovery probe's reply from this host made it into the report."""
+    dev = run.device(ip)
+    return dev is not None and any(p["probe"] == probe and p["status"] == "ok" for p in dev["probes"])
 
 
 def run_scan(
@@ -52,12 +59,14 @@ def validate(report: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker()).validate(report)
 
 
-def mismatches(run: ScanRun, manifest: dict[str, Any], *, have_macs: bool = True) -> list[str]:
-    """Every persona whose reported verdict differs from what it expects (one line each)."""
+def mismatches(
+    run: ScanRun, manifest: dict[str, Any], *, have_macs: bool = True, discovery: bool = True
+) -> list[str]:
+    """Every persona whose reported verdict (and model, firmware, serial) differs from what it expects."""
     problems = []
     for dev in manifest["devices"]:
         expect = dev["expect"]
-        if expect.get("needs_mac") and not have_macs:
+        if (expect.get("needs_mac") and not have_macs) or (expect.get("needs_discovery") and not discovery):
             continue
         got = run.device(dev["ip"])
         if got is None:
@@ -70,4 +79,9 @@ def mismatches(run: ScanRun, manifest: dict[str, Any], *, have_macs: bool = True
                 )
             elif key in ("manufacturer", "brand") and key in expect and expect[key] is None and got[key]:
                 problems.append(f"{dev['persona']} ({dev['ip']}): {key} {got[key]!r}, expected none")
+        for key in DETAIL_KEYS if discovery else ():
+            if expect.get(key) and got[key] != expect[key]:
+                problems.append(
+                    f"{dev['persona']} ({dev['ip']}): {key} {got[key]!r}, expected {expect[key]!r}"
+                )
     return problems

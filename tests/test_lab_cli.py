@@ -77,6 +77,7 @@ def test_foreground_loopback_serves_until_interrupted(tmp_path: Path, state_base
         net = base.rsplit(".", 1)[0]
         command = f"camscan scan {net}.2-5 --port-map 80=10080,443=10443,554=10554 --macs {state}/macs.txt"
         assert any(command in line for line in lines), lines
+        assert any("discovery: 1 UDP responders, unicast only" in line for line in lines), lines  # DHIP
         reply = httpx.get(f"http://{net}.2:10080/", timeout=5)  # acti-e32, the first persona
         assert reply.headers["server"].startswith("Httpd v1.0")
         status = runner.invoke(lab_app, ["status"])

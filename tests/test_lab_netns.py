@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,8 @@ def _state(prefix: str) -> str:
     """Links, addresses, rules and routes of a lab, without ifindexes or counters."""
     out = []
     for ns in netns.names(prefix).all:
-        for args in (["link"], ["addr"], ["rule"], ["route", "show", "table", "all"]):
+        # IPv4 only: the kernel's IPv6 link-local autoconfiguration (DAD) changes state on its own time
+        for args in (["link"], ["-4", "addr"], ["-4", "rule"], ["-4", "route", "show", "table", "all"]):
             data = json.loads(subprocess.run(["ip", "-n", ns, "-j", *args], capture_output=True, text=True,
                                              check=True).stdout or "[]")
             for item in data:
@@ -135,3 +137,185 @@ def test_up_and_down_refuse_without_root(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_bad_prefix_is_refused() -> None:
     with pytest.raises(LabError, match="bad lab prefix"):
         netns.names("Bad-Prefix")
+
+
+# Runs inside the scanner netns: send each datagram (to a group, the broadcast address or one device) from
+# scan0's address and report every reply as {name: [[source ip, source port, hex payload], ...]}.
+PROBE = r"""
+import json, socket, sys, time
+src, jobs = sys.argv[1], json.loads(sys.argv[2])
+out = {}
+for name, dest, port, payload_hex, wait in jobs:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+    s.bind((src, 0))
+    s.sendto(bytes.fromhex(payload_hex), (dest, port))
+    s.settimeout(0.05)
+    got, end = [], time.time() + wait
+    while time.time() < end:
+        try:
+            data, addr = s.recvfrom(65535)
+        except TimeoutError:
+            continue
+        got.append([addr[0], addr[1], data.hex()])
+    out[name] = got
+    s.close()
+print(json.dumps(out))
+"""
+
+# Runs inside the scanner netns: browse DNS-SD service types and resolve every instance found.
+BROWSE = r"""
+import asyncio, json, sys
+from zeroconf import IPVersion, ServiceStateChange
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+async def main():
+    azc = AsyncZeroconf(interfaces=[sys.argv[1]], ip_version=IPVersion.V4Only)
+    found = set()
+    def seen(zeroconf, service_type, name, state_change):
+        if state_change is ServiceStateChange.Added:
+            found.add((service_type, name))
+    browser = AsyncServiceBrowser(azc.zeroconf, json.loads(sys.argv[2]), handlers=[seen])
+    await asyncio.sleep(float(sys.argv[3]))
+    out = []
+    for stype, name in sorted(found):
+        info = AsyncServiceInfo(stype, name)
+        if await info.async_request(azc.zeroconf, 3000):
+            out.append([stype, name, info.parsed_addresses(), info.server, info.port,
+                        {k.decode(): (v or b"").decode() for k, v in info.properties.items()}])
+    await browser.async_cancel()
+    await azc.async_close()
+    print(json.dumps(out))
+asyncio.run(main())
+"""
+
+
+def discovery_jobs(target: str | None = None, wait: float = 0.5) -> list[list[Any]]:
+    """One probe per channel and flavour: to the groups (and broadcast), or unicast to `target`."""
+    from camscan.parse import dhip, dvrip, sadp, soap, upnp
+
+    jobs: list[tuple[str, str, int, bytes, float]] = [
+        ("wsd_typed", "239.255.255.250", 3702, soap.build_probe("uuid:typed-1"), wait),
+        ("wsd_untyped", "239.255.255.250", 3702, soap.build_probe("uuid:untyped-1", None), wait),
+        ("sadp", "239.255.255.250", 37020, sadp.build_inquiry("A1B2-C3"), wait),
+        ("dhip", "239.255.255.251", 37810, dhip.build_search(9), wait),
+        ("dvrip", "255.255.255.255", 5050, dvrip.build_search(), wait),
+        ("ssdp", "239.255.255.250", 1900, upnp.build_msearch("upnp:rootdevice"), wait),
+    ]
+    return [[n, target or dest, port, payload.hex(), w] for n, dest, port, payload, w in jobs]
+
+
+def answering(manifest: dict[str, Any]) -> dict[str, set[str]]:
+    """Which device addresses must answer each probe of discovery_jobs()."""
+    from camscan.lab.personas import load_personas
+    from camscan.lab.plan import default_personas_dir
+
+    personas = {p.id: p for p in load_personas(default_personas_dir())}
+    want: dict[str, set[str]] = {"wsd_typed": set(), "wsd_untyped": set(), "sadp": set(), "dhip": set(),
+                                 "dvrip": set(), "ssdp": set()}
+    for dev in manifest["devices"]:
+        wsd = personas[dev["persona"]].channels.wsdiscovery
+        if wsd is not None:
+            want["wsd_typed"].add(dev["ip"])
+            if wsd.answer_untyped:
+                want["wsd_untyped"].add(dev["ip"])
+        for channel in ("sadp", "dhip", "dvrip", "ssdp"):
+            if channel in dev["channels"]:
+                want[channel].add(dev["ip"])
+    return want
+
+
+def check_replies(got: dict[str, list[list[Any]]], manifest: dict[str, Any]) -> None:
+    """Every expected device answered exactly once, from its own address and port, with a parseable reply."""
+    from camscan.parse import dhip, dvrip, sadp, soap, upnp
+
+    parse: dict[str, Callable[[bytes], Any]] = {
+        "wsd_typed": soap.parse_probe_matches, "wsd_untyped": soap.parse_probe_matches,
+        "sadp": sadp.parse_probe_match, "dhip": dhip.parse_reply, "dvrip": dvrip.parse_reply,
+        "ssdp": upnp.parse_search_reply,
+    }
+    ports = {"wsd_typed": 3702, "wsd_untyped": 3702, "sadp": 37020, "dhip": 37810, "dvrip": 5050,
+             "ssdp": 1900}
+    macs = {d["ip"]: d["mac"] for d in manifest["devices"]}
+    for name, want in answering(manifest).items():
+        sources = [ip for ip, _, _ in got[name]]
+        missing, extra = want - set(sources), set(sources) - want
+        assert sorted(sources) == sorted(want), f"{name}: missing {missing}, extra {extra}"
+        for ip, port, payload in got[name]:
+            assert port == ports[name]
+            reply = parse[name](bytes.fromhex(payload))
+            if name in ("sadp", "dhip", "dvrip"):
+                assert reply.mac == macs[ip] and reply.ipv4 == ip
+
+
+def test_multicast_probes_from_the_scanner_reach_every_responder(netns_lab: dict[str, Any]) -> None:
+    from tests.labkit import run_in_netns
+
+    assert netns_lab["multicast"] is True and netns_lab["server"]["udp_sockets"] > 0
+    scanner, source = netns_lab["scanner_netns"], netns_lab["scanner_ip"]
+    got = run_in_netns(scanner, PROBE, source, json.dumps(discovery_jobs()))
+    check_replies(got, netns_lab)
+    axis = next(d for d in netns_lab["devices"] if d["persona"] == "axis-m3045")
+    unicast = run_in_netns(scanner, PROBE, source, json.dumps(discovery_jobs(axis["ip"], wait=0.3)))
+    assert [r[0] for r in unicast["wsd_typed"]] == [axis["ip"]] and unicast["sadp"] == []
+
+
+def test_mdns_services_resolve_from_the_scanner(netns_lab: dict[str, Any]) -> None:
+    from camscan.lab.personas import load_personas
+    from camscan.lab.plan import default_personas_dir
+    from tests.labkit import run_in_netns
+
+    personas = {p.id: p for p in load_personas(default_personas_dir())}
+    wanted = {(svc.type, d["ip"]): svc for d in netns_lab["devices"]
+              for svc in personas[d["persona"]].channels.mdns}
+    assert len(wanted) >= 4 and netns_lab["server"]["mdns_services"] == len(wanted)
+    types = sorted({t for t, _ in wanted})
+    found = run_in_netns(netns_lab["scanner_netns"], BROWSE, netns_lab["scanner_ip"], json.dumps(types),
+                         "1.5")
+    resolved = {(stype, addrs[0]): (name, server, port, txt)
+                for stype, name, addrs, server, port, txt in found}
+    assert set(resolved) == set(wanted)
+    axis = next(v for (t, _), v in resolved.items() if t == "_axis-video._tcp.local.")
+    mac = next(d["mac"] for d in netns_lab["devices"] if d["persona"] == "axis-m3045").replace(":", "")
+    assert axis == (f"AXIS M3045-V - {mac.upper()}._axis-video._tcp.local.", f"axis-{mac}.local.", 80,
+                    {"macaddress": mac.upper()})
+    hik = next(v for (t, _), v in resolved.items() if t == "_CGI._tcp.local.")
+    serial = next(d["serial"] for d in netns_lab["devices"] if d["persona"] == "hikvision-ds2cd2387")
+    assert hik[0].endswith(f" - {serial[-9:]}._CGI._tcp.local.") and hik[1] == f"{serial}.local."
+
+
+GARBAGE = [b"", b"\xff" * 3000, b"<Probe>" * 100, b"M-SEARCH * HTTP/1.1\r\n\r\n", b"\x20\x00\x00\x00DHIP",
+           b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Probe>&a;</Probe>']
+
+
+def test_lab_stays_up_under_garbage_datagrams(netns_lab: dict[str, Any]) -> None:
+    from tests.labkit import run_in_netns
+
+    jobs = [[f"g{i}-{port}", dest, port, payload.hex(), 0.0] for i, payload in enumerate(GARBAGE)
+            for dest, port in (("239.255.255.250", 3702), ("239.255.255.250", 37020),
+                               ("239.255.255.251", 37810), ("255.255.255.255", 5050),
+                               ("239.255.255.250", 1900))]
+    junk = run_in_netns(netns_lab["scanner_netns"], PROBE, netns_lab["scanner_ip"], json.dumps(jobs))
+    assert not any(junk.values())  # garbage is never answered
+    got = run_in_netns(netns_lab["scanner_netns"], PROBE, netns_lab["scanner_ip"],
+                       json.dumps(discovery_jobs()))
+    check_replies(got, netns_lab)
+    assert netns.netns_pids(netns.names(netns_lab["prefix"]).cams) == [netns_lab["server_pid"]]
+
+
+def test_two_hundred_devices_with_every_responder_come_up_fast(tmp_path: Path) -> None:
+    from tests.labkit import require_netns, run_in_netns
+
+    require_netns()
+    prefix = "t" + uuid.uuid4().hex[:7]
+    try:
+        manifest = netns.up(prefix, "10.81.0.0/24", 200, state_dir=tmp_path / "state")
+        server = manifest["server"]
+        assert manifest["up_seconds"] < 15 and server["rss_kib"] < 160 * 1024, server
+        assert server["udp_sockets"] == sum(len(d["udp"]) for d in manifest["devices"]) > 100
+        got = run_in_netns(netns.names(prefix).scanner, PROBE, manifest["scanner_ip"],
+                           json.dumps(discovery_jobs(wait=1.0)))
+        check_replies(got, manifest)
+    finally:
+        netns.down(prefix, tmp_path / "state")

@@ -50,7 +50,10 @@ def up_cmd(count: Count = None, prefix: Prefix = netns.DEFAULT_PREFIX, subnet: S
     except (PersonaError, LabError) as exc:
         raise _fail(exc) from None
     _summary(manifest)
-    rss_mib = manifest["server"].get("rss_kib", 0) // 1024
+    server = manifest["server"]
+    rss_mib = server.get("rss_kib", 0) // 1024
+    typer.echo(f"discovery: {server.get('udp_sockets', 0)} UDP responders (multicast + unicast), "
+               f"{server.get('mdns_services', 0)} mDNS services")
     typer.echo(f"up in {manifest['up_seconds']:.2f}s; server pid {manifest['server_pid']}, "
                f"RSS {rss_mib} MiB; remove with: camscan lab down --prefix {prefix}")
 
@@ -75,6 +78,8 @@ def serve_cmd(loopback: Loopback = False, base: Base = DEFAULT_BASE, count: Coun
 
     def announce(manifest: dict[str, Any]) -> None:
         _summary(manifest)
+        udp = manifest.get("server", {}).get("udp_sockets", 0)
+        typer.echo(f"discovery: {udp} UDP responders, unicast only (no multicast or mDNS on loopback)")
         typer.echo("serving; Ctrl-C to stop")
 
     try:

@@ -8,8 +8,10 @@ import os
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
+from camscan.lab import onvif
 from camscan.lab.personas import HttpReply, Service
 from camscan.lab.plan import LabDevice
+from camscan.lab.ssdp import description_xml
 
 READ_TIMEOUT = 10.0  # seconds a client may take to send a request (or the next one)
 HOSTILE_SECONDS = 120.0  # endless/silent/drip connections end after this even if the client stays
@@ -51,14 +53,25 @@ def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
     return parts[0].upper(), parts[1], parts[2], headers
 
 
+def content_length(headers: dict[str, str]) -> int:
+    """The announced body size (0 when absent); BadRequest when it is not a number."""
+    text = headers.get("content-length", "0")
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise BadRequest("bad Content-Length")
+    return int(text)
+
+
+async def read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    """A request body announced by Content-Length, at most MAX_REQUEST_BODY bytes of it."""
+    length = min(content_length(headers), MAX_REQUEST_BODY)
+    if length > 0:
+        return await asyncio.wait_for(reader.readexactly(length), READ_TIMEOUT)
+    return b""
+
+
 async def discard_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> None:
     """Read and drop a request body announced by Content-Length (capped)."""
-    try:
-        length = min(int(headers.get("content-length", "0")), MAX_REQUEST_BODY)
-    except ValueError:
-        raise BadRequest("bad Content-Length") from None
-    if length > 0:
-        await asyncio.wait_for(reader.readexactly(length), READ_TIMEOUT)
+    await read_body(reader, headers)
 
 
 def _path_of(target: str) -> str:
@@ -90,6 +103,30 @@ def http_response(device: LabDevice, reply: HttpReply, *, head_only: bool) -> by
     return raw if head_only else raw + body
 
 
+def raw_response(status: int, content_type: str, body: bytes, *, head_only: bool = False) -> bytes:
+    """A generated (not persona-written) HTTP/1.1 answer."""
+    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    return head if head_only else head + body
+
+
+def channel_response(device: LabDevice, svc: Service, method: str, path: str, headers: dict[str, str],
+                     body: bytes) -> bytes | None:
+    """The ONVIF device service or the UPnP description when this request is for them, else None."""
+    channels = device.persona.channels
+    spec = channels.onvif
+    if spec is not None and svc.port == spec.port and path.rstrip("/") == onvif.PATH and method == "POST":
+        if content_length(headers) > onvif.MAX_BODY:
+            return raw_response(413, "text/plain", b"Payload Too Large\n")
+        status, payload = onvif.handle(device, spec, body)
+        return raw_response(status, onvif.CONTENT_TYPE, payload)
+    ssdp = channels.ssdp
+    if ssdp is not None and svc.port == ssdp.port and path == ssdp.location and method in ("GET", "HEAD"):
+        xml = description_xml(device, ssdp)
+        return raw_response(200, 'text/xml; charset="utf-8"', xml, head_only=method == "HEAD")
+    return None
+
+
 def _simple_http(status: int, device: LabDevice) -> bytes:
     return http_response(device, HttpReply(status=status, headers=(("Content-Type", "text/plain"),),
                                            body=HTTPStatus(status).phrase + "\n"), head_only=False)
@@ -105,10 +142,15 @@ async def serve_http(device: LabDevice, svc: Service, reader: asyncio.StreamRead
         method, target, version, headers = parse_head(head)
         if not version.startswith("HTTP/"):
             raise BadRequest("not HTTP")
-        await discard_body(reader, headers)
+        body = await read_body(reader, headers)
     except BadRequest as exc:
         status = 431 if "too large" in str(exc) else 400
         writer.write(_simple_http(status, device))
+        await writer.drain()
+        return
+    special = channel_response(device, svc, method, _path_of(target), headers, body)
+    if special is not None:
+        writer.write(special)
         await writer.drain()
         return
     reply = svc.paths.get(_path_of(target)) or svc.reply

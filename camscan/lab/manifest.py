@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from camscan.lab.plan import LabDevice, LabError
+from camscan.lab.udp import protocols_for
 
 MANIFEST = "manifest.json"
 MACS = "macs.txt"
@@ -58,14 +59,46 @@ def scan_command(mode: str, devices: Sequence[LabDevice], subnet: str, *,
     return cmd
 
 
+def served_channels(device: LabDevice, multicast: bool) -> list[str]:
+    """The discovery channels this lab serves for a device (no mDNS without multicast)."""
+    return [c for c in device.persona.channels.names if multicast or c != "mdns"]
+
+
+def device_entry(device: LabDevice, multicast: bool) -> dict[str, Any]:
+    """One device in the manifest: address, identity, open ports, channels and the rendered expectation."""
+    expect = device.persona.expect.as_dict()
+    for key in ("model", "firmware", "serial"):
+        value = expect[key]
+        if isinstance(value, str):
+            expect[key] = device.render(value)
+    entry: dict[str, Any] = {
+        "ip": device.ip,
+        "mac": device.mac,
+        "persona": device.persona.id,
+        "serial": device.serial,
+        "ports": list(device.persona.ports),
+        "kinds": {str(s.port): s.kind for s in device.persona.services},
+        "expect": expect,
+        "channels": served_channels(device, multicast),
+        "udp": {str(p.port): p.channel for p in protocols_for(device)},
+    }
+    spec = device.persona.channels.onvif
+    if spec is not None:
+        entry["onvif"] = {"port": spec.port, "auth": spec.auth, "username": spec.username,
+                          "password": spec.password, "clock_skew": spec.clock_skew}
+    return entry
+
+
 def build_manifest(mode: str, devices: Sequence[LabDevice], subnet: str, state_dir: Path, *,
                    extra: Mapping[str, Any] | None = None, scanner_netns: str | None = None,
                    interface: str = "lo", macs_file: Path | None = None) -> dict[str, Any]:
     """The manifest dict: mode, where to scan from, and every device with its expected verdict."""
     net = ipaddress.IPv4Network(subnet, strict=False)
+    multicast = mode == "netns"
     manifest: dict[str, Any] = {
         "schema": 1,
         "mode": mode,
+        "multicast": multicast,  # discovery groups and mDNS answered (namespace lab); loopback: unicast only
         "scanner_netns": scanner_netns,
         "interface": interface,
         "subnet": str(net),
@@ -73,18 +106,7 @@ def build_manifest(mode: str, devices: Sequence[LabDevice], subnet: str, state_d
         "port_map": {str(k): v for k, v in combined_port_map(devices).items()},
         "macs_file": str(macs_file) if macs_file else None,
         "scan_command": scan_command(mode, devices, subnet, scanner_netns=scanner_netns, macs_file=macs_file),
-        "devices": [
-            {
-                "ip": d.ip,
-                "mac": d.mac,
-                "persona": d.persona.id,
-                "serial": d.serial,
-                "ports": list(d.persona.ports),
-                "kinds": {str(s.port): s.kind for s in d.persona.services},
-                "expect": d.persona.expect.as_dict(),
-            }
-            for d in devices
-        ],
+        "devices": [device_entry(d, multicast) for d in devices],
     }
     manifest.update(extra or {})
     return manifest

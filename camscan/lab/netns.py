@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from camscan.lab.manifest import build_manifest, default_state_dir, read_manifest, write_manifest
-from camscan.lab.plan import FIRST_HOST, LabDevice, LabError, LabInputError, load_plan, parse_subnet
+from camscan.lab.plan import (
+    FIRST_HOST,
+    LabDevice,
+    LabError,
+    LabInputError,
+    device_ifname,
+    load_plan,
+    parse_subnet,
+)
 
 DEFAULT_PREFIX = "cs"
 DEFAULT_SUBNET = "10.77.0.0/24"
@@ -156,7 +164,7 @@ def _build_fabric(n: Names, net: ipaddress.IPv4Network) -> None:
 
 def _ifname(device: LabDevice, net: ipaddress.IPv4Network) -> tuple[str, int]:
     offset = int(ipaddress.IPv4Address(device.ip)) - int(net.network_address)
-    return f"mv{offset}", offset
+    return device_ifname(device.ip, str(net)), offset
 
 
 def _build_devices(n: Names, net: ipaddress.IPv4Network, devices: Sequence[LabDevice],
@@ -230,7 +238,7 @@ def _start_server(n: Names, state_dir: Path, subnet: str, count: int, personas_d
     ready = state_dir / "ready.json"
     ready.unlink(missing_ok=True)
     cmd = ["ip", "netns", "exec", n.cams, sys.executable, "-m", "camscan.lab.serve", "--subnet", subnet,
-           "--count", str(count), "--state-dir", str(state_dir), "--ready-file", str(ready)]
+           "--count", str(count), "--state-dir", str(state_dir), "--ready-file", str(ready), "--multicast"]
     if personas_dir is not None:
         cmd += ["--personas", str(personas_dir.resolve())]
     with open(state_dir / "server.log", "ab") as logfile:

@@ -34,19 +34,35 @@ Kind-specific keys:
 * ``hostile``: ``behaviour`` = endless | silent | garbage | drip | huge-header; optional ``head`` (text
   the endless/drip behaviours start with), ``interval`` (drip seconds per byte), ``size`` (header bytes).
 
-Placeholders in any string: ``{serial}``, ``{mac_hex}`` / ``{MAC_HEX}`` (12 hex digits), ``{ip}``, and
-``{nonce}`` (fresh 32 hex digits per reply, for WWW-Authenticate).
+Discovery channels (optional tables, documented in channels.py): ``[wsdiscovery]``, ``[onvif]``,
+``[sadp]``, ``[dhip]``, ``[dvrip]``, ``[[mdns]]``, ``[ssdp]``. What a scan must then also report goes into
+``[expect]`` (all optional; strings take placeholders and are rendered per device in the manifest)::
+
+    model = "DS-2CD2142FWD-I"              # as a discovery channel reports it
+    firmware = "V5.5.0build 170725"
+    serial = "{serial}"
+    channels = ["wsdiscovery", "onvif", "sadp"]   # must name exactly the channel tables present
+    needs_discovery = true                 # the full verdict is only reachable through these channels
+
+Placeholders in any string: ``{serial}``, ``{mac_hex}`` / ``{MAC_HEX}`` (12 hex digits), ``{mac}`` / ``{MAC}``
+(aa:bb:cc:dd:ee:ff, lower/upper case), ``{serial9}`` (the serial's last 9 characters, as Hikvision mDNS
+names use), ``{ip}``, ``{uuid}`` (a stable random UUID per device), ``{stray_ip}``
+(an address of the lab subnet that no device uses: the last host), and ``{nonce}`` (fresh 32 hex digits per
+reply, for WWW-Authenticate).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from camscan.lab.channels import CHANNELS, Channels, parse_channels
+from camscan.lab.checks import PersonaError as PersonaError
+from camscan.lab.checks import check_keys, fail
 from camscan.models import DEVICE_TYPES
 
 Kind = Literal["http", "https", "rtsp", "tcp", "hostile"]
@@ -58,8 +74,9 @@ MAX_DEVICES = 65536  # replicas keep the 4th MAC byte and number the last two
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_TOP_KEYS = frozenset({"id", "description", "mac", "serial", "source", "service", "expect"})
-_EXPECT_KEYS = frozenset({"manufacturer", "brand", "is_camera", "device_type", "watchlisted", "needs_mac"})
+_TOP_KEYS = frozenset({"id", "description", "mac", "serial", "source", "service", "expect", *CHANNELS})
+_EXPECT_KEYS = frozenset({"manufacturer", "brand", "is_camera", "device_type", "watchlisted", "needs_mac",
+                          "model", "firmware", "serial", "channels", "needs_discovery"})
 _RESPONSE_KEYS = frozenset({"status", "reason", "version", "headers", "body"})
 _KIND_KEYS: dict[str, frozenset[str]] = {
     "http": _RESPONSE_KEYS | {"paths"},
@@ -68,10 +85,6 @@ _KIND_KEYS: dict[str, frozenset[str]] = {
     "tcp": frozenset({"banner", "banner_hex", "reply_hex"}),
     "hostile": frozenset({"behaviour", "head", "interval", "size"}),
 }
-
-
-class PersonaError(ValueError):
-    """A persona file is missing, unreadable or invalid; the message is one line naming the file."""
 
 
 Headers = tuple[tuple[str, str], ...]
@@ -127,6 +140,11 @@ class Expect:
     watchlisted: bool
     device_type: str | None = None
     needs_mac: bool = False
+    model: str | None = None  # templates: rendered per device in the manifest
+    firmware: str | None = None
+    serial: str | None = None
+    channels: tuple[str, ...] = ()  # discovery channels the persona answers
+    needs_discovery: bool = False  # the full verdict is only reachable through `channels`
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form for manifests."""
@@ -137,6 +155,11 @@ class Expect:
             "device_type": self.device_type,
             "watchlisted": self.watchlisted,
             "needs_mac": self.needs_mac,
+            "model": self.model,
+            "firmware": self.firmware,
+            "serial": self.serial,
+            "channels": list(self.channels),
+            "needs_discovery": self.needs_discovery,
         }
 
 
@@ -151,6 +174,7 @@ class Persona:
     expect: Expect
     serial: str | None = None
     source: str | None = None
+    channels: Channels = field(default_factory=Channels)
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -167,8 +191,8 @@ class Replica:
     serial: str | None
 
 
-def _fail(where: str, problem: str) -> PersonaError:
-    return PersonaError(f"{where}: {problem}")
+_fail = fail
+_check_keys = check_keys
 
 
 def _str(where: str, data: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -180,12 +204,6 @@ def _str(where: str, data: Mapping[str, Any], key: str, *, required: bool = Fals
     if not isinstance(value, str):
         raise _fail(where, f"'{key}' must be a string")
     return value
-
-
-def _check_keys(where: str, data: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise _fail(where, f"unknown key(s) {', '.join(unknown)}")
 
 
 def _headers(where: str, raw: object) -> Headers:
@@ -298,12 +316,27 @@ def _service(where: str, data: object) -> Service:
     )
 
 
-def _expect(where: str, data: object) -> Expect:
+def _expect_channels(where: str, data: Mapping[str, Any], present: tuple[str, ...]) -> tuple[str, ...]:
+    raw = data.get("channels")
+    if raw is None:
+        return present
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise _fail(where, "[expect] 'channels' must be a list of channel names")
+    unknown = sorted(set(raw) - set(CHANNELS))
+    if unknown:
+        raise _fail(where, f"[expect] unknown channel(s) {', '.join(unknown)}")
+    if set(raw) != set(present) or len(raw) != len(set(raw)):
+        raise _fail(where, f"[expect] channels {sorted(raw)} differ from the tables {sorted(present)}")
+    return tuple(c for c in CHANNELS if c in raw)
+
+
+def _expect(where: str, data: object, present: tuple[str, ...] = ()) -> Expect:
     if not isinstance(data, Mapping):
         raise _fail(where, "missing [expect] table")
     _check_keys(f"{where} [expect]", data, _EXPECT_KEYS)
     flags: dict[str, bool] = {}
-    for key, required in (("is_camera", True), ("watchlisted", True), ("needs_mac", False)):
+    for key, required in (("is_camera", True), ("watchlisted", True), ("needs_mac", False),
+                          ("needs_discovery", False)):
         value = data.get(key, None if required else False)
         if not isinstance(value, bool):
             raise _fail(where, f"[expect] '{key}' must be true or false")
@@ -311,10 +344,17 @@ def _expect(where: str, data: object) -> Expect:
     device_type = _str(where, data, "device_type")
     if device_type is not None and device_type not in DEVICE_TYPES:
         raise _fail(where, f"[expect] unknown device_type {device_type!r}")
+    channels = _expect_channels(where, data, present)
+    if flags["needs_discovery"] and not channels:
+        raise _fail(where, "[expect] needs_discovery without any discovery channel")
     return Expect(
         manufacturer=_str(where, data, "manufacturer"),
         brand=_str(where, data, "brand"),
         device_type=device_type,
+        model=_str(where, data, "model"),
+        firmware=_str(where, data, "firmware"),
+        serial=_str(where, data, "serial"),
+        channels=channels,
         **flags,
     )
 
@@ -335,12 +375,14 @@ def parse_persona(data: Mapping[str, Any], where: str) -> Persona:
     ports = [s.port for s in services]
     if len(set(ports)) != len(ports):
         raise _fail(where, "two services on the same port")
+    channels = parse_channels(where, data, frozenset(s.port for s in services if s.kind == "http"))
     return Persona(
         id=pid,
         description=_str(where, data, "description", required=True) or "",
         mac=mac,
         services=services,
-        expect=_expect(where, data.get("expect")),
+        expect=_expect(where, data.get("expect"), channels.names),
+        channels=channels,
         serial=_str(where, data, "serial"),
         source=_str(where, data, "source"),
     )

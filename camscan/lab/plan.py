@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import secrets
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,13 +33,27 @@ class LabDevice:
     persona: Persona
     serial: str | None
     port_map: dict[int, int] = field(default_factory=dict)  # logical -> real, only where they differ
+    network: str | None = None  # the lab subnet (CIDR)
 
     def real_port(self, port: int) -> int:
         """The port the server actually listens on for a logical port."""
         return self.port_map.get(port, port)
 
-    def render(self, text: str) -> str:
-        """Fill the persona placeholders for this device (a fresh nonce per call)."""
+    @property
+    def uuid(self) -> str:
+        """A stable random-looking (version 4) UUID for this device: same persona and MAC, same UUID."""
+        digest = hashlib.sha256(f"{self.persona.id}/{self.mac}".encode()).digest()[:16]
+        return str(uuid.UUID(bytes=digest, version=4))
+
+    @property
+    def stray_ip(self) -> str:
+        """An address of the lab subnet no device uses (the last host), for replies claiming another host."""
+        if self.network is None:
+            return self.ip
+        return str(ipaddress.IPv4Network(self.network).broadcast_address - 1)
+
+    def render(self, text: str, extra: Mapping[str, str] | None = None) -> str:
+        """Fill the persona placeholders (and `extra` ones, e.g. {port}); a fresh nonce per call."""
         if "{" not in text:
             return text
         hexmac = self.mac.replace(":", "")
@@ -45,12 +61,28 @@ class LabDevice:
             ("{serial}", self.serial or ""),
             ("{mac_hex}", hexmac),
             ("{MAC_HEX}", hexmac.upper()),
+            ("{mac}", self.mac),
+            ("{MAC}", self.mac.upper()),
             ("{ip}", self.ip),
         ):
             text = text.replace(key, value)
+        if "{serial9}" in text:
+            text = text.replace("{serial9}", (self.serial or "")[-9:])
+        if "{uuid}" in text:
+            text = text.replace("{uuid}", self.uuid)
+        if "{stray_ip}" in text:
+            text = text.replace("{stray_ip}", self.stray_ip)
+        for key, value in (extra or {}).items():
+            text = text.replace("{" + key + "}", value)
         while "{nonce}" in text:
             text = text.replace("{nonce}", secrets.token_hex(16), 1)
         return text
+
+
+def device_ifname(ip: str, network: str) -> str:
+    """The namespace lab's macvlan name for a device: mv<host offset in the subnet>."""
+    net = ipaddress.IPv4Network(network, strict=False)
+    return f"mv{int(ipaddress.IPv4Address(ip)) - int(net.network_address)}"
 
 
 def default_personas_dir() -> Path:
@@ -96,7 +128,8 @@ def plan_devices(
         if len(set(real)) != len(real):
             raise LabInputError(f"persona {rep.persona.id}: ports collide after the loopback shift")
         ip = str(net.network_address + FIRST_HOST + rep.index)
-        devices.append(LabDevice(ip=ip, mac=rep.mac, persona=rep.persona, serial=rep.serial, port_map=pmap))
+        devices.append(LabDevice(ip=ip, mac=rep.mac, persona=rep.persona, serial=rep.serial, port_map=pmap,
+                                 network=str(net)))
     return devices
 
 

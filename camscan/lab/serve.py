@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from camscan.lab.personas import PersonaError
-from camscan.lab.plan import LabDevice, LabError, load_plan
+from camscan.lab.plan import LabDevice, LabError, device_ifname, load_plan
 from camscan.lab.server import LabServer, quiet_exception_handler
 
 
@@ -40,15 +40,28 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def macvlan_names(devices: Sequence[LabDevice]) -> dict[str, str]:
+    """Device ip -> its macvlan in the namespace lab."""
+    return {d.ip: device_ifname(d.ip, d.network or f"{d.ip}/24") for d in devices}
+
+
 async def serve_forever(devices: Sequence[LabDevice], state_dir: Path,
-                        on_ready: Callable[[LabServer, dict[str, Any]], None] | None = None) -> None:
-    """Bind all devices, report readiness, then serve until SIGTERM/SIGINT."""
+                        on_ready: Callable[[LabServer, dict[str, Any]], None] | None = None, *,
+                        multicast: bool = False) -> None:
+    """Bind all devices, report readiness, then serve until SIGTERM/SIGINT.
+
+    `multicast` (namespace lab): UDP responders join the discovery groups on each device's macvlan and the
+    [[mdns]] services are registered.
+    """
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(quiet_exception_handler)
     started = time.monotonic()
-    server = LabServer(devices, state_dir / "certs")
+    server = LabServer(devices, state_dir / "certs", interfaces=macvlan_names(devices) if multicast else None,
+                       mdns=multicast)
     await server.start()
     info = {"pid": os.getpid(), "devices": len(devices), "listeners": server.listeners,
+            "udp_sockets": server.udp_sockets, "multicast": server.multicast,
+            "mdns_services": server.mdns.services if server.mdns else 0,
             "certs": len(server.certs), "rss_kib": rss_kib(),
             "start_seconds": round(time.monotonic() - started, 3)}
     stop = asyncio.Event()
@@ -69,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=None, help="number of devices (default: one per persona)")
     ap.add_argument("--subnet", default="10.77.0.0/24")
     ap.add_argument("--loopback", action="store_true", help="shift ports < 1024 up by 10000")
+    ap.add_argument("--multicast", action="store_true",
+                    help="namespace lab: join discovery groups on each device's macvlan, register mDNS")
     ap.add_argument("--state-dir", type=Path, required=True)
     ap.add_argument("--ready-file", type=Path, required=True)
     args = ap.parse_args(argv)
@@ -80,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         devices = load_plan(args.personas, args.count, args.subnet, loopback=args.loopback)
-        asyncio.run(serve_forever(devices, args.state_dir, ready))
+        if args.multicast and args.loopback:
+            raise LabError("--multicast is for the namespace lab, never loopback")
+        asyncio.run(serve_forever(devices, args.state_dir, ready, multicast=args.multicast))
     except (LabError, PersonaError) as exc:
         _write_json(args.ready_file, {"error": str(exc)})
         print(f"lab server: {exc}", file=sys.stderr)

@@ -8,15 +8,17 @@ import functools
 import logging
 import resource
 import ssl
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from camscan.lab.certs import CertCache, CertError
 from camscan.lab.handlers import HANDLERS, MAX_HEAD, BadRequest
+from camscan.lab.mdns import MdnsAnnouncer
 from camscan.lab.personas import Service
 from camscan.lab.plan import LabDevice, LabError, LabInputError
+from camscan.lab.udp import UdpResponder, UdpStats, protocols_for
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 2048  # open client connections across all devices; more are dropped at once
@@ -32,6 +34,7 @@ class ServerStats:
     dropped: int = 0  # over MAX_CONNECTIONS
     client_errors: int = 0  # resets, timeouts, malformed requests: the client's doing
     internal_errors: int = 0  # bugs in the lab itself (logged)
+    udp: UdpStats = field(default_factory=UdpStats)  # discovery datagrams
 
 
 def raise_fd_limit() -> int:
@@ -54,19 +57,46 @@ def quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, 
 
 
 class LabServer:
-    """Serves `devices` until closed; a client can never take it down."""
+    """Serves `devices` until closed; a client can never take it down.
 
-    def __init__(self, devices: Sequence[LabDevice], cert_dir: Path, max_connections: int = MAX_CONNECTIONS):
+    `interfaces` (device ip -> macvlan name) switches the UDP responders to the namespace lab's multicast
+    sockets; without it they listen on each device address (loopback). `mdns` registers the [[mdns]]
+    services (namespace lab only: multicast).
+    """
+
+    def __init__(self, devices: Sequence[LabDevice], cert_dir: Path, max_connections: int = MAX_CONNECTIONS,
+                 *, interfaces: Mapping[str, str] | None = None, mdns: bool = False) -> None:
         self.devices = list(devices)
         self.certs = CertCache(cert_dir)
         self.max_connections = max_connections
         self.stats = ServerStats()
+        self.interfaces = dict(interfaces) if interfaces is not None else None
+        self.mdns = MdnsAnnouncer(self.devices) if mdns else None
         self._servers: list[asyncio.Server] = []
+        self._udp: list[UdpResponder] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def listeners(self) -> int:
         return len(self._servers)
+
+    @property
+    def udp_sockets(self) -> int:
+        return len(self._udp)
+
+    @property
+    def multicast(self) -> bool:
+        return self.interfaces is not None
+
+    def _start_udp(self) -> None:
+        loop = asyncio.get_running_loop()
+        addresses = frozenset(d.ip for d in self.devices)
+        for device in self.devices:
+            ifname = None if self.interfaces is None else self.interfaces[device.ip]
+            for proto in protocols_for(device):
+                responder = UdpResponder(device, proto, self.stats.udp, ifname=ifname, ignore=addresses)
+                responder.open(loop)
+                self._udp.append(responder)
 
     def _tls(self, device: LabDevice, svc: Service) -> ssl.SSLContext | None:
         if svc.kind != "https" or svc.cert is None:
@@ -95,6 +125,9 @@ class LabServer:
                         why = exc.strerror or exc
                         raise LabError(f"cannot listen on {device.ip}:{port}: {why}") from None
                     self._servers.append(server)
+            self._start_udp()
+            if self.mdns is not None:
+                await self.mdns.start()
         except BaseException:
             await self.close()
             raise
@@ -140,6 +173,11 @@ class LabServer:
 
     async def close(self) -> None:
         """Stop listening and end open connections."""
+        for responder in self._udp:
+            responder.close()
+        self._udp.clear()
+        if self.mdns is not None:
+            await self.mdns.close()
         for server in self._servers:
             server.close()
         for task in list(self._tasks):
