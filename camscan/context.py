@@ -10,7 +10,7 @@ import httpx
 
 from camscan.limits import Limits
 
-DEFAULT_PORTS: tuple[int, ...] = (80, 443, 554, 8000, 8080, 8443, 37777, 2020, 8899)
+DEFAULT_PORTS: tuple[int, ...] = (80, 443, 554, 8000, 8080, 8443, 37777, 2020, 8899, 8554)
 HTTP_PORTS = frozenset({80, 8080, 8000, 2020, 8899, 8081, 8888})
 HTTPS_PORTS = frozenset({443, 8443})
 RTSP_PORTS = frozenset({554, 8554})

@@ -40,7 +40,10 @@ def test_arp_finds_every_device_with_its_own_mac(scanned: ScanRun, netns_lab: di
 
 def test_locally_administered_macs_are_never_attributed(scanned: ScanRun) -> None:
     for dev in scanned.report["devices"]:
-        if dev["mac"] and int(dev["mac"][:2], 16) & 2:
+        randomised = bool(dev["mac"]) and int(dev["mac"][:2], 16) & 2 == 2
+        assert dev["mac_randomised"] == randomised, dev["ip"]
+        if randomised:
+            assert dev["mac_vendor"] is None, dev["ip"]
             assert all(e["field"] != "mac.oui" for e in dev["evidence"]), dev["ip"]
 
 
