@@ -40,7 +40,7 @@ def _device(d: Device) -> dict[str, Any]:
         "mac": d.mac,
         "mac_vendor": d.mac_vendor,
         "mac_source": d.mac_source,
-        "mac_randomised": bool(d.mac) and int(d.mac[:2], 16) & 0x02 == 0x02,
+        "mac_randomised": d.mac is not None and int(d.mac[:2], 16) & 0x02 == 0x02,
         "hostname": d.hostname,
         "open_ports": list(d.open_ports),
         "is_camera": v.is_camera,
