@@ -39,7 +39,8 @@ def render_table(report: Report, console: Console) -> None:
     for d in sorted(report.devices, key=_order):
         v = d.verdict
         maker = _safe(v.manufacturer) if v.manufacturer else _safe(v.device_type and f"({v.device_type})")
-        flag = Text(f"YES ({len(d.watchlist)} lists)", style="bold red") if d.watchlisted else Text("")
+        count = len(d.watchlist)
+        flag = Text(f"YES ({count} list{'s' if count > 1 else ''})", style="bold red") if count else Text("")
         table.add_row(
             _safe(d.ip),
             _safe(d.mac),
