@@ -7,7 +7,7 @@ import ssl
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
@@ -160,22 +160,119 @@ SELF_REPORTING: dict[str, MacSource] = {
 }  # fmt: skip
 
 
-async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> Discovery:
-    """Find live hosts: ARP on-link when allowed, then TCP connect and the discovery protocols together."""
-    addresses = list(opts.targets.addresses())
-    arp_macs: dict[str, str] = {}
-    arp_covered: list[tuple[int, int]] = []
-    method = "none"
-    if opts.arp:
-        capable, _why = arp.arp_capable()
-        if capable:
-            onlink = arp.onlink_networks(list(opts.targets.networks), opts.interface)
-            if onlink:
-                progress.stage("arp", 1)
-                arp_macs = await arp.arp_sweep(onlink, rate=opts.rate)
+async def _arp(opts: ScanOptions, progress: Progress) -> tuple[dict[str, str], list[tuple[int, int]]]:
+    """ARP-sweep the on-link parts of the targets when privileged: MACs, and the ranges ARP covered."""
+    if not opts.arp or not arp.arp_capable()[0]:
+        return {}, []
+    onlink = arp.onlink_networks(list(opts.targets.networks), opts.interface)
+    if not onlink:
+        return {}, []
+    progress.stage("arp", 1)
+    macs = await arp.arp_sweep(onlink, rate=opts.rate)
+    progress.advance()
+    return macs, [(int(n.network_address), int(n.broadcast_address)) for n, _ in onlink]
+
+
+def _assemble(
+    addresses: Sequence[str],
+    open_ports: Mapping[str, tuple[int, ...]],
+    macs: Mapping[str, tuple[str, MacSource]],
+    heard: Mapping[str, list[ProbeResult]],
+) -> list[Host]:
+    """Live hosts: an open port, a MAC from ARP or the kernel, or a discovery reply makes a host alive."""
+    hosts = []
+    for ip in addresses:
+        mac, source = macs.get(ip, (None, None))
+        if source not in ("arp", "neighbours") and ip in heard:
+            mac, source = _self_reported_mac(heard[ip]) or (mac, source)
+        ports = open_ports.get(ip, ())
+        if ports or ip in heard or source in ("arp", "neighbours"):
+            hosts.append(Host(ip=ip, mac=mac, mac_source=source, open_ports=tuple(sorted(ports))))
+    return hosts
+
+
+JobList = list[tuple[str, int | None, Awaitable[ProbeResult]]]
+
+
+class HostRunner:
+    """Runs probe jobs per host under one deadline per host, however many phases add jobs to it."""
+
+    def __init__(self, ctx: ScanContext, workers: int) -> None:
+        self.ctx = ctx
+        self.workers = workers
+        self.results: dict[str, list[ProbeResult]] = {}
+        self._deadline: dict[str, float] = {}
+
+    async def run(
+        self, hosts: Sequence[Host], jobs_for: Callable[[Host], JobList], progress: Progress
+    ) -> None:
+        """Each host's jobs from `jobs_for`, hosts through a bounded pool (a /16 never holds every task)."""
+        queue: asyncio.Queue[Host] = asyncio.Queue()
+        for host in hosts:
+            queue.put_nowait(host)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    host = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                await self._one(host, jobs_for(host))
                 progress.advance()
-                arp_covered = [(int(n.network_address), int(n.broadcast_address)) for n, _ in onlink]
-                method = "arp"
+
+        await asyncio.gather(*(worker() for _ in range(max(1, min(self.workers, len(hosts))))))
+
+    async def _one(self, host: Host, jobs: JobList) -> None:
+        if not jobs:
+            return
+        now = time.monotonic()
+        remaining = self._deadline.setdefault(host.ip, now + self.ctx.timeouts.host) - now
+        tasks = [asyncio.ensure_future(job) for _, _, job in jobs]
+        done, pending = await asyncio.wait(tasks, timeout=max(remaining, 0.0))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        out = self.results.setdefault(host.ip, [])
+        for (name, port, _), task in zip(jobs, tasks, strict=True):
+            if task in done and not task.cancelled() and task.exception() is None:
+                out.append(task.result())
+            elif task in done and not task.cancelled():
+                out.append(ProbeResult(name, host.ip, port, Status.ERROR, error=repr(task.exception())[:200]))
+            else:
+                out.append(ProbeResult(name, host.ip, port, Status.TIMEOUT, error="host deadline passed"))
+
+
+def port_jobs(ctx: ScanContext) -> Callable[[Host], JobList]:
+    """HTTP, HTTPS and RTSP probes for each open port."""
+
+    def jobs(host: Host) -> JobList:
+        return [
+            (p.name, port, p.run(ctx, host, port)) for port in host.open_ports for p in probes_for_port(port)
+        ]
+
+    return jobs
+
+
+def onvif_jobs(
+    ctx: ScanContext, onvif: OnvifProbe | None, heard: Mapping[str, list[ProbeResult]]
+) -> Callable[[Host], JobList]:
+    """One ONVIF device-service probe per host that has one."""
+
+    def jobs(host: Host) -> JobList:
+        xaddr = onvif_xaddr(host, heard.get(host.ip, [])) if onvif else None
+        return [("onvif", None, onvif.run(ctx, host, xaddr))] if onvif and xaddr else []
+
+    return jobs
+
+
+async def scan_hosts(
+    opts: ScanOptions, ctx: ScanContext, progress: Progress, onvif: OnvifProbe | None
+) -> tuple[Discovery, dict[str, list[ProbeResult]]]:
+    """Discover and probe, pipelined: web and RTSP probing starts as soon as the TCP sweep ends, while the
+    discovery listeners still wait for late replies; ONVIF follows once discovery has named the XAddrs."""
+    addresses = list(opts.targets.addresses())
+    arp_macs, arp_covered = await _arp(opts, progress)
+    method = "arp" if arp_covered else "none"
 
     def needs_probe(ip: str) -> bool:
         # On a segment ARP covered, an address that did not answer ARP is not there.
@@ -185,8 +282,11 @@ async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> D
         return not any(lo <= value <= hi for lo, hi in arp_covered)
 
     to_connect = [ip for ip in addresses if needs_probe(ip)]
-    touched = set(to_connect)
     segments = local_segments(list(opts.targets.networks), opts.interface) if opts.multicast else []
+    unicast = to_connect if opts.unicast_discovery else []
+    listening = asyncio.gather(
+        *(_segment_probe(ctx, name, segments, unicast, opts) for name in opts.discovery)
+    )
     progress.stage("discovery", len(to_connect) * len(opts.ports))
     done_so_far = 0
 
@@ -195,11 +295,25 @@ async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> D
         progress.advance(done - done_so_far)
         done_so_far = done
 
-    sweep = asyncio.ensure_future(tcp.sweep(ctx, to_connect, opts.ports, progress=on_done))
-    unicast = to_connect if opts.unicast_discovery else []
-    listeners = [_segment_probe(ctx, name, segments, unicast, opts) for name in opts.discovery]
-    segment_results: list[SegmentResult] = list(await asyncio.gather(*listeners))
-    swept = await sweep
+    swept = await tcp.sweep(ctx, to_connect, opts.ports, progress=on_done)
+    kernel = {} if arp_covered else neighbours.read_neighbours()
+    if kernel and method == "none":
+        method = "neighbours"
+    if opts.macs:
+        method = "file" if method == "none" else f"{method}+file"
+    touched = set(to_connect)
+    macs: dict[str, tuple[str, MacSource]] = {ip: (mac, "file") for ip, mac in opts.macs.items()}
+    macs.update({ip: (entry[0], "neighbours") for ip, entry in kernel.items() if ip in touched})
+    macs.update({ip: (mac, "arp") for ip, mac in arp_macs.items()})
+    runner = HostRunner(ctx, opts.concurrency)
+    swept_hosts = _assemble(addresses, swept.open_ports, macs, {})
+    progress.stage("probing", len(swept_hosts))
+    probing = asyncio.ensure_future(runner.run(swept_hosts, port_jobs(ctx), progress))
+    try:
+        segment_results: list[SegmentResult] = list(await listening)
+    except BaseException:
+        probing.cancel()
+        raise
     heard: dict[str, list[ProbeResult]] = {}
     for seg in segment_results:
         for ip, observations in seg.replies.items():
@@ -207,27 +321,10 @@ async def discover(opts: ScanOptions, ctx: ScanContext, progress: Progress) -> D
                 heard.setdefault(ip, []).append(
                     ProbeResult(seg.probe, ip, None, Status.OK, tuple(observations))
                 )
-    kernel = {} if method == "arp" else neighbours.read_neighbours()
-    if kernel and method == "none":
-        method = "neighbours"
-    if opts.macs:
-        method = "file" if method == "none" else f"{method}+file"
-    hosts = []
-    for ip in addresses:
-        ports = swept.open_ports.get(ip, ())
-        mac: str | None = None
-        source: MacSource | None = None
-        if ip in arp_macs:
-            mac, source = arp_macs[ip], "arp"
-        elif ip in kernel and ip in touched:
-            mac, source = kernel[ip][0], "neighbours"
-        elif ip in opts.macs:
-            mac, source = opts.macs[ip], "file"
-        elif ip in heard:
-            mac, source = _self_reported_mac(heard[ip]) or (None, None)
-        if ports or ip in heard or source in ("arp", "neighbours"):
-            hosts.append(Host(ip=ip, mac=mac, mac_source=source, open_ports=tuple(sorted(ports))))
-    return Discovery(hosts, method, heard, segment_results, [f"{s.iface} {s.network}" for s in segments])
+    hosts = _assemble(addresses, swept.open_ports, macs, heard)
+    await asyncio.gather(probing, runner.run(hosts, onvif_jobs(ctx, onvif, heard), Progress()))
+    segs = [f"{s.iface} {s.network}" for s in segments]
+    return Discovery(hosts, method, heard, segment_results, segs), runner.results
 
 
 def onvif_xaddr(host: Host, heard: list[ProbeResult]) -> str | None:
@@ -242,59 +339,6 @@ def onvif_xaddr(host: Host, heard: list[ProbeResult]) -> str | None:
         if port in host.open_ports:
             return f"http://{host.ip}:{port}/onvif/device_service"
     return None
-
-
-async def probe_host(
-    ctx: ScanContext, host: Host, heard: list[ProbeResult], onvif: OnvifProbe | None
-) -> list[ProbeResult]:
-    """Run every applicable probe on one host within the per-host deadline; late probes end as TIMEOUT."""
-    jobs: list[tuple[str, int | None, Awaitable[ProbeResult]]] = [
-        (probe.name, port, probe.run(ctx, host, port))
-        for port in host.open_ports
-        for probe in probes_for_port(port)
-    ]
-    xaddr = onvif_xaddr(host, heard) if onvif else None
-    if onvif and xaddr:
-        jobs.append(("onvif", None, onvif.run(ctx, host, xaddr)))
-    if not jobs:
-        return []
-    tasks = [asyncio.ensure_future(job) for _, _, job in jobs]
-    done, pending = await asyncio.wait(tasks, timeout=ctx.timeouts.host)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    results = []
-    for (name, port, _), task in zip(jobs, tasks, strict=True):
-        if task in done and not task.cancelled() and task.exception() is None:
-            results.append(task.result())
-        elif task in done and not task.cancelled():
-            results.append(ProbeResult(name, host.ip, port, Status.ERROR, error=repr(task.exception())[:200]))
-        else:
-            results.append(ProbeResult(name, host.ip, port, Status.TIMEOUT, error="host deadline passed"))
-    return results
-
-
-async def probe_all(
-    ctx: ScanContext, found: Discovery, workers: int, progress: Progress, onvif: OnvifProbe | None
-) -> dict[str, list[ProbeResult]]:
-    """Probe hosts through a bounded pool so a /16 never holds every host's tasks at once."""
-    results: dict[str, list[ProbeResult]] = {}
-    queue: asyncio.Queue[Host] = asyncio.Queue()
-    for host in found.hosts:
-        queue.put_nowait(host)
-
-    async def worker() -> None:
-        while True:
-            try:
-                host = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            results[host.ip] = await probe_host(ctx, host, found.heard.get(host.ip, []), onvif)
-            progress.advance()
-
-    progress.stage("probing", len(found.hosts))
-    await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(found.hosts))))))
-    return results
 
 
 def judge(host: Host, results: Sequence[ProbeResult], know: Knowledge) -> tuple[Device, list[Unmatched]]:
@@ -360,14 +404,10 @@ async def run_scan(
     deadline_hit = False
     results: dict[str, list[ProbeResult]] = {}
     found = Discovery([], "none", {}, [], [])
-    timing: dict[str, float] = {}
     try:
         try:
             async with asyncio.timeout(opts.timeouts.scan):
-                found = await discover(opts, ctx, progress)
-                timing["discovery"] = time.monotonic() - t0
-                results = await probe_all(ctx, found, opts.concurrency, progress, onvif)
-                timing["probing"] = time.monotonic() - t0 - timing["discovery"]
+                found, results = await scan_hosts(opts, ctx, progress, onvif)
         except TimeoutError:
             deadline_hit = True
     finally:
@@ -438,8 +478,7 @@ async def run_scan(
         segments=tuple(found.segments),
         timing={
             "elapsed_seconds": round(time.monotonic() - t0, 3),
-            "discovery_seconds": round(timing.get("discovery", 0.0), 3),
-            "probing_seconds": round(timing.get("probing", 0.0), 3),
+            "discovery_seconds": round(max((s.elapsed for s in found.segment_results), default=0.0), 3),
             "probe_seconds": {k: round(v, 3) for k, v in sorted(probe_seconds.items())},
             "probe_statuses": dict(sorted(statuses.items())),
         },
