@@ -19,8 +19,12 @@ NAMING_FIELDS = frozenset(
 )  # fmt: skip
 MAX_UNMATCHED_VALUE = 512
 # Observations that claim nothing but that a reader must see: recorded as evidence with no claims.
+_NOT_ITS_OWN = "the reply names another address than the one it came from: recorded, not trusted"
 RECORDED_FIELDS = {
     "wsd.claimed_address": "the reply names another host's address: recorded, not followed or trusted",
+    "sadp.claimed_address": _NOT_ITS_OWN,
+    "dhip.claimed_address": _NOT_ITS_OWN,
+    "dvrip.claimed_address": _NOT_ITS_OWN,
 }
 # Values longer than this (page bodies) are kept in the evidence as the matched excerpt only.
 EXCERPT_OVER = 256

@@ -84,6 +84,9 @@ async def test_dahua_camera_answers_a_unicast_search() -> None:
             obs("dhip.version", "2.800.0000016.0.R"),
             obs("dhip.machine_name", "IPC-HDW5831R-ZE"),
             obs("mac.address", "3c:ef:8c:12:ab:34"),
+            obs(
+                "dhip.claimed_address", "192.0.2.40"
+            ),  # the fixture names its own 192.0.2.x; it answers from 127.x
         )
     }
     (request,) = cam.seen

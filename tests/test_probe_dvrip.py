@@ -67,6 +67,9 @@ async def test_legacy_dvr_answers_a_unicast_search() -> None:
             obs("dvrip.serial", "4K01A2BPAZ00123"),
             obs("dvrip.version", "2.3.4.0"),
             obs("mac.address", "3c:ef:8c:5e:01:9a"),
+            obs(
+                "dvrip.claimed_address", "192.0.2.80"
+            ),  # the fixture names its own 192.0.2.x; it answers from 127.x
         )
     }
 

@@ -71,6 +71,9 @@ async def test_hikvision_camera_answers_a_unicast_inquiry() -> None:
             obs("sadp.dsp_version", "V7.3 build 230210"),
             obs("sadp.activated", "true"),
             obs("mac.address", "44:19:b6:3a:7c:21"),
+            obs(
+                "sadp.claimed_address", "192.0.2.10"
+            ),  # the fixture names its own 192.0.2.x; it answers from 127.x
         )
     }
     (inquiry,) = cam.seen
@@ -181,3 +184,24 @@ def test_multicast_inquiry_finds_devices_answering_us_or_the_group(netns: str) -
     assert sorted(result.replies) == ["127.0.1.10", "127.0.1.70"]
     assert obs("sadp.oem_info", "LT Security") in result.replies["127.0.1.70"]
     assert info.dropped("own-echo") == 1  # our inquiry, heard by our own group listener
+
+
+def test_attack_reply_naming_another_address_is_recorded_not_trusted() -> None:
+    from camscan.parse.sadp import build_probe_match
+    from camscan.probes.sadp import decode
+
+    spoof = build_probe_match(
+        {
+            "Types": "inquiry",
+            "DeviceType": "138",
+            "DeviceDescription": "DS-2CD2142FWD-I",
+            "DeviceSN": "DS-2CD2142FWD-I20170101AAWR123456789",
+            "MAC": "44-19-b6-00-00-01",
+            "IPv4Address": "10.9.9.9",
+        }
+    )
+    observations = decode(spoof, "10.0.0.5")
+    claimed = [o for o in observations if o.field == "sadp.claimed_address"]
+    assert [o.value for o in claimed] == ["10.9.9.9"]
+    honest = build_probe_match({"Types": "inquiry", "IPv4Address": "10.0.0.5", "MAC": "44-19-b6-00-00-01"})
+    assert not [o for o in decode(honest, "10.0.0.5") if o.field == "sadp.claimed_address"]

@@ -16,7 +16,7 @@ from camscan.parse.dhip import (
     build_search,
     parse_reply,
 )
-from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject
+from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject, claimed_address
 
 NAME = "dhip"
 PORT = 37810
@@ -46,7 +46,7 @@ def decode(data: bytes, source: str) -> tuple[Observation, ...]:
         raise Reject("echo", str(exc)) from None
     except DhipParseError as exc:
         raise Reject("malformed", str(exc)) from None
-    return tuple(reply_observations(reply))
+    return tuple(reply_observations(reply)) + claimed_address(NAME, reply.ipv4, source, PORT)
 
 
 class DhipProbe(DatagramProbe):

@@ -14,7 +14,7 @@ from camscan.parse.dvrip import (
     build_search,
     parse_reply,
 )
-from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject
+from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject, claimed_address
 
 NAME = "dvrip"
 PORT = 5050
@@ -40,7 +40,7 @@ def decode(data: bytes, source: str) -> tuple[Observation, ...]:
         raise Reject("echo", str(exc)) from None
     except DvripParseError as exc:
         raise Reject("malformed", str(exc)) from None
-    return tuple(reply_observations(reply))
+    return tuple(reply_observations(reply)) + claimed_address(NAME, reply.ipv4, source, PORT)
 
 
 class DvripProbe(DatagramProbe):

@@ -15,7 +15,7 @@ from camscan.parse.sadp import (
     build_inquiry,
     parse_probe_match,
 )
-from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject
+from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject, claimed_address
 
 NAME = "sadp"
 PORT = 37020
@@ -47,7 +47,7 @@ def decode(data: bytes, source: str) -> tuple[Observation, ...]:
         raise Reject("echo", str(exc)) from None
     except SadpParseError as exc:
         raise Reject("malformed", str(exc)) from None
-    return tuple(reply_observations(reply))
+    return tuple(reply_observations(reply)) + claimed_address(NAME, reply.ipv4, source, PORT)
 
 
 class SadpProbe(DatagramProbe):

@@ -31,6 +31,13 @@ SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 Decoder = Callable[[bytes, str], tuple[Observation, ...]]
 
 
+def claimed_address(probe: str, claimed: str | None, source: str, port: int) -> tuple[Observation, ...]:
+    """A reply that names an address other than the one it came from: recorded as such, never trusted."""
+    if not claimed or claimed == source:
+        return ()
+    return (Observation(probe, f"{probe}.claimed_address", claimed, port),)
+
+
 class Reject(ValueError):
     """A decoder's reason to drop a datagram (our own echo, unrelated answer...); the text is one line."""
 
