@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.labkit"]  # loopback_lab, loopback_lab_runtime, netns_lab
+pytest_plugins = ["tests.labkit", "tests.udpkit"]  # lab fixtures; netns (a throw-away namespace)
 
 _real_getaddrinfo = socket.getaddrinfo
 

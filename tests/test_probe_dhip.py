@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
 
 from camscan.models import Observation, SegmentResult
 from camscan.parse.dhip import HEADER, build_frame
 from camscan.probes.dhip import GROUP, PORT, DhipProbe
 from camscan.probes.udp import RunInfo
 from camscan.status import Status
-from tests.test_probe_udp import (
+from tests.udpkit import (
     LO,
     FakeDevices,
     Handler,
@@ -22,16 +20,9 @@ from tests.test_probe_udp import (
     loopback_base,
     run_in_netns,
     scan_context,
-    throwaway_netns,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dhip"
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    with throwaway_netns() as name:
-        yield name
 
 
 def obs(field: str, value: str) -> Observation:

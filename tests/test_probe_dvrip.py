@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from camscan.models import Observation, SegmentResult
 from camscan.parse.dvrip import build_search
 from camscan.probes.dvrip import PORT, DvripProbe
 from camscan.status import Status
-from tests.test_probe_udp import (
+from tests.udpkit import (
     LO,
     FakeDevices,
     Handler,
@@ -20,16 +17,9 @@ from tests.test_probe_udp import (
     loopback_base,
     run_in_netns,
     scan_context,
-    throwaway_netns,
 )
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "dhip" / "dvrip-5050-dvr.toml"
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    with throwaway_netns() as name:
-        yield name
 
 
 def answer() -> bytes:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
 
 from camscan.models import Observation, SegmentResult
 from camscan.parse import xmlsafe
 from camscan.probes.sadp import GROUP, PORT, SadpProbe
 from camscan.probes.udp import RunInfo
 from camscan.status import Status
-from tests.test_probe_udp import (
+from tests.udpkit import (
     LO,
     FakeDevices,
     Handler,
@@ -22,16 +20,9 @@ from tests.test_probe_udp import (
     loopback_base,
     run_in_netns,
     scan_context,
-    throwaway_netns,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sadp"
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    with throwaway_netns() as name:
-        yield name
 
 
 def obs(field: str, value: str) -> Observation:

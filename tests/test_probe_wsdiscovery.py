@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
 
 from camscan.models import Observation, SegmentResult
 from camscan.parse.soap import ProbeMatch, build_probe_matches, parse_probe
 from camscan.probes.wsdiscovery import PORT, WsDiscoveryProbe, match_observations
 from camscan.status import Status
-from tests.test_probe_udp import (
+from tests.udpkit import (
     LO,
     FakeDevices,
     Handler,
@@ -21,7 +19,6 @@ from tests.test_probe_udp import (
     loopback_base,
     run_in_netns,
     scan_context,
-    throwaway_netns,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wsd"
@@ -48,12 +45,6 @@ def camera(
         return [body]
 
     return handler
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    with throwaway_netns() as name:
-        yield name
 
 
 def obs(field: str, value: str) -> Observation:
