@@ -15,7 +15,7 @@ if netns_ok; then
   echo "== camscan demo: namespace lab (root): a virtual switch, one macvlan per simulated device"
   "$BIN/camscan" lab up --prefix "$PREFIX" --subnet "$SUBNET"
   trap '"$BIN/camscan" lab down --prefix "$PREFIX" >/dev/null || true' EXIT
-  echo "== scanning $SUBNET from the scanner's namespace: ARP sweep, TCP connect, HTTP/HTTPS/RTSP banners"
+  echo "== scanning $SUBNET from the scanner's namespace: ARP, TCP, web/RTSP banners, WS-Discovery+ONVIF, SADP, DHIP, mDNS, SSDP"
   ip netns exec "$PREFIX-scanner" "$BIN/camscan" scan "$SUBNET" --json "$OUT" --table || code=$?
 else
   echo "== camscan demo: loopback lab (not root): each simulated device on its own 127.x address"
