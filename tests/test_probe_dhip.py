@@ -20,6 +20,7 @@ from tests.udpkit import (
     loopback_base,
     run_in_netns,
     scan_context,
+    unicast_run,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dhip"
@@ -49,13 +50,8 @@ def device(name: str) -> Handler:
 
 
 async def search(lab: FakeDevices, targets: Sequence[str], scope: str) -> tuple[SegmentResult, RunInfo]:
-    port = await lab.start()
-    try:
-        async with scan_context({PORT: port}) as ctx:
-            probe = DhipProbe()
-            result = await probe.run(ctx, [], targets, in_prefix(scope), 0.3)
-    finally:
-        lab.close()
+    probe = DhipProbe()
+    result = await unicast_run(lab, probe, PORT, targets, in_prefix(scope), 0.3)
     return result, probe.last_run
 
 
@@ -120,14 +116,9 @@ async def test_attack_reply_from_out_of_scope_source_is_not_recorded() -> None:
     lab = FakeDevices()
     lab.add(base + "1", device("dahua-ipc"))
     lab.add(base + "99", device("amcrest-ip2m"))
-    port = await lab.start()
-    try:
-        async with scan_context({PORT: port}) as ctx:
-            result = await DhipProbe().run(
-                ctx, [], [base + "1", base + "99"], lambda ip: ip == base + "1", 0.3
-            )
-    finally:
-        lab.close()
+    result = await unicast_run(
+        lab, DhipProbe(), PORT, [base + "1", base + "99"], lambda ip: ip == base + "1", 0.3
+    )
     assert list(result.replies) == [base + "1"] and result.rejected == 1
 
 

@@ -17,6 +17,7 @@ from tests.udpkit import (
     loopback_base,
     run_in_netns,
     scan_context,
+    unicast_run,
 )
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "dhip" / "dvrip-5050-dvr.toml"
@@ -36,12 +37,7 @@ def obs(field: str, value: str) -> Observation:
 
 
 async def search(lab: FakeDevices, targets: list[str], scope: str) -> SegmentResult:
-    port = await lab.start()
-    try:
-        async with scan_context({PORT: port}) as ctx:
-            return await DvripProbe().run(ctx, [], targets, in_prefix(scope), 0.3)
-    finally:
-        lab.close()
+    return await unicast_run(lab, DvripProbe(), PORT, targets, in_prefix(scope), 0.3)
 
 
 async def test_legacy_dvr_answers_a_unicast_search() -> None:
@@ -70,13 +66,8 @@ async def test_attack_truncated_oversized_and_reflected_datagrams_are_dropped() 
     lab = FakeDevices()
     lab.add(base + "1", lambda data, ip: [good[:100], good + b"\x00" * 9000, data])
     lab.add(base + "2", device(good))
-    port = await lab.start()
-    try:
-        async with scan_context({PORT: port}) as ctx:
-            probe = DvripProbe()
-            result = await probe.run(ctx, [], [base + "1", base + "2"], in_prefix(base), 0.3)
-    finally:
-        lab.close()
+    probe = DvripProbe()
+    result = await unicast_run(lab, probe, PORT, [base + "1", base + "2"], in_prefix(base), 0.3)
     assert list(result.replies) == [base + "2"]
     drops = probe.last_run
     assert (drops.dropped("malformed"), drops.dropped("oversized"), drops.dropped("echo")) == (1, 1, 1)

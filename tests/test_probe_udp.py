@@ -19,6 +19,7 @@ from tests.udpkit import (
     loopback_base,
     run_in_netns,
     scan_context,
+    unicast_run,
 )
 
 # --- a toy protocol
@@ -59,13 +60,10 @@ async def test_replies_are_kept_by_the_replying_source_address() -> None:
     lab = FakeDevices()
     lab.add(base + "1", says("one"))
     lab.add(base + "2", says("two"))
-    port = await lab.start()
-    try:
-        async with scan_context({TOY_PORT: port}) as ctx:
-            probe = ToyProbe()
-            result = await probe.run(ctx, [], [base + "1", base + "2", base + "3"], in_prefix(base), 0.3)
-    finally:
-        lab.close()
+    probe = ToyProbe()
+    result = await unicast_run(
+        lab, probe, TOY_PORT, [base + "1", base + "2", base + "3"], in_prefix(base), 0.3
+    )
     assert result.status is Status.OK and result.error is None
     assert result.sent == 3 and result.received == 2 and result.rejected == 0
     assert result.replies == {
@@ -106,13 +104,8 @@ async def test_attack_reply_flood_from_one_host_is_capped() -> None:
     lab = FakeDevices()
     lab.add(base + "1", lambda data, ip: [f"I AM flood {n}".encode() for n in range(500)])
     lab.add(base + "2", says("quiet"))
-    port = await lab.start()
-    try:
-        async with scan_context({TOY_PORT: port}) as ctx:
-            probe = ToyProbe()
-            result = await probe.run(ctx, [], [base + "1", base + "2"], in_prefix(base), 0.5)
-    finally:
-        lab.close()
+    probe = ToyProbe()
+    result = await unicast_run(lab, probe, TOY_PORT, [base + "1", base + "2"], in_prefix(base), 0.5)
     assert len(result.replies[base + "1"]) == 8  # one observation per kept datagram
     assert result.replies[base + "2"] == (Observation("toy", "toy.name", "quiet", TOY_PORT),)
     assert result.received >= 400
@@ -139,13 +132,10 @@ async def test_attack_reply_from_out_of_scope_source_is_not_recorded() -> None:
     lab = FakeDevices()
     lab.add(base + "1", says("wanted"))
     lab.add(base + "9", says("stranger"))
-    port = await lab.start()
-    try:
-        async with scan_context({TOY_PORT: port}) as ctx:
-            probe = ToyProbe()
-            result = await probe.run(ctx, [], [base + "1", base + "9"], lambda ip: ip == base + "1", 0.3)
-    finally:
-        lab.close()
+    probe = ToyProbe()
+    result = await unicast_run(
+        lab, probe, TOY_PORT, [base + "1", base + "9"], lambda ip: ip == base + "1", 0.3
+    )
     assert list(result.replies) == [base + "1"]
     assert result.received == 2 and result.rejected == 1 == probe.last_run.dropped("out-of-scope")
 
@@ -164,13 +154,8 @@ async def test_garbage_and_a_crashing_decoder_are_counted_not_raised() -> None:
 
     lab = FakeDevices()
     lab.add(base + "1", lambda data, ip: [b"boom", b"\x00\xffjunk", b"WHO?", b"I AM fine"])
-    port = await lab.start()
-    try:
-        async with scan_context({TOY_PORT: port}) as ctx:
-            probe = Fragile()
-            result = await probe.run(ctx, [], [base + "1"], in_prefix(base), 0.3)
-    finally:
-        lab.close()
+    probe = Fragile()
+    result = await unicast_run(lab, probe, TOY_PORT, [base + "1"], in_prefix(base), 0.3)
     assert result.status is Status.OK
     assert result.replies == {base + "1": (Observation("toy", "toy.name", "fine", TOY_PORT),)}
     drops = probe.last_run

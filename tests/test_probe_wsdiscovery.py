@@ -19,6 +19,7 @@ from tests.udpkit import (
     loopback_base,
     run_in_netns,
     scan_context,
+    unicast_run,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "wsd"
@@ -52,12 +53,7 @@ def obs(field: str, value: str) -> Observation:
 
 
 async def discover(lab: FakeDevices, targets: Sequence[str], scope: str, wait: float = 0.3) -> SegmentResult:
-    port = await lab.start()
-    try:
-        async with scan_context({PORT: port}) as ctx:
-            return await WsDiscoveryProbe().run(ctx, [], targets, in_prefix(scope), wait)
-    finally:
-        lab.close()
+    return await unicast_run(lab, WsDiscoveryProbe(), PORT, targets, in_prefix(scope), wait)
 
 
 async def test_hikvision_camera_found_by_unicast_probe() -> None:
@@ -158,13 +154,8 @@ async def test_attack_spoofed_relates_to_is_rejected() -> None:
 
     lab.add(base + "1", spoofer)
     lab.add(base + "2", camera("dahua-probematch"))
-    port = await lab.start()
-    try:
-        async with scan_context({PORT: port}) as ctx:
-            probe = WsDiscoveryProbe()
-            result = await probe.run(ctx, [], [base + "1", base + "2"], in_prefix(base), 0.3)
-    finally:
-        lab.close()
+    probe = WsDiscoveryProbe()
+    result = await unicast_run(lab, probe, PORT, [base + "1", base + "2"], in_prefix(base), 0.3)
     assert list(result.replies) == [base + "2"]
     assert probe.last_run.dropped("unrelated") == 4  # two answers to each of the two probes
 
@@ -234,14 +225,9 @@ async def test_attack_reply_from_out_of_scope_source_is_not_recorded() -> None:
     lab = FakeDevices()
     lab.add(base + "1", camera("dahua-probematch"))
     lab.add(base + "200", camera("hikvision-probematch"))
-    port = await lab.start()
-    try:
-        async with scan_context({PORT: port}) as ctx:
-            result = await WsDiscoveryProbe().run(
-                ctx, [], [base + "1", base + "200"], lambda ip: ip == base + "1", 0.3
-            )
-    finally:
-        lab.close()
+    result = await unicast_run(
+        lab, WsDiscoveryProbe(), PORT, [base + "1", base + "200"], lambda ip: ip == base + "1", 0.3
+    )
     assert list(result.replies) == [base + "1"]
     assert result.rejected == 2
 

@@ -22,7 +22,8 @@ import pytest
 
 from camscan.context import ScanContext
 from camscan.limits import Limits
-from camscan.models import Segment
+from camscan.models import Segment, SegmentResult
+from camscan.probes.udp import DatagramProbe
 from tests.labkit import require_netns
 
 T = TypeVar("T")
@@ -204,3 +205,20 @@ async def _wrap(factory: Callable[[], Awaitable[T]]) -> T:
 def in_prefix(prefix: str) -> Callable[[str], bool]:
     """A scope that accepts one address prefix."""
     return lambda ip: ip.startswith(prefix)
+
+
+async def unicast_run(
+    lab: FakeDevices,
+    probe: DatagramProbe,
+    port: int,
+    targets: Sequence[str],
+    in_scope: Callable[[str], bool],
+    wait: float = 0.3,
+) -> SegmentResult:
+    """Start the fake devices, run `probe` unicast to `targets` (its `port` mapped to the lab's), close."""
+    real = await lab.start()
+    try:
+        async with scan_context({port: real}) as ctx:
+            return await probe.run(ctx, [], targets, in_scope, wait)
+    finally:
+        lab.close()
