@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,6 +16,7 @@ from camscan import __version__
 from camscan.context import HTTPS_PORTS, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.http import decode_body, extract_title, realms
+from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
 from camscan.probes.tls import peer_observations
 from camscan.status import Status
@@ -117,15 +118,6 @@ def _tls_observations(resp: httpx.Response, port: int) -> list[Observation]:
         return []
 
 
-async def _raw_chunks(resp: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives; a body a transport already read (MockTransport) comes in one piece."""
-    if resp.is_stream_consumed:
-        yield resp.content
-        return
-    async for chunk in resp.aiter_raw():
-        yield chunk
-
-
 async def _exchange(ctx: ScanContext, target: Target, obs: list[Observation]) -> tuple[Status, str | None]:
     """GET one URL, appending observations as they arrive; returns (status, Location)."""
     url = target.url(ctx.real_port(target.port))
@@ -136,11 +128,8 @@ async def _exchange(ctx: ScanContext, target: Target, obs: list[Observation]) ->
         body = bytearray()
         status = Status.OK
         try:
-            async for chunk in _raw_chunks(resp):
-                body += chunk
-                if len(body) > ctx.caps.body:
-                    status = Status.TOO_LARGE  # leaving the block closes the stream: an endless body stops
-                    break
+            if await read_capped(resp, ctx.caps.body, body):
+                status = Status.TOO_LARGE  # leaving the block closes the stream: an endless body stops
         finally:  # a timeout mid-body still keeps what arrived
             obs.extend(body_observations(bytes(body), resp.headers, target.port, ctx.caps.body))
         return status, resp.headers.get("location")

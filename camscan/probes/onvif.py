@@ -19,6 +19,7 @@ from camscan.context import OnvifCredentials, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.soap import SoapParseError, parse_device_information, parse_fault
 from camscan.probes import onvif_soap
+from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
 from camscan.status import Status
 
@@ -200,15 +201,13 @@ class OnvifProbe:
                         c.lower().startswith("digest") for c in resp.headers.get_list("www-authenticate")
                     )
                     body = bytearray()
-                    async for chunk in resp.aiter_raw():
-                        body += chunk
-                        if len(body) > ctx.caps.body:
-                            return Reply(
-                                Status.TOO_LARGE,
-                                resp.status_code,
-                                bytes(body[: ctx.caps.body]),
-                                f"{operation}: answer larger than {ctx.caps.body} bytes",
-                            )
+                    if await read_capped(resp, ctx.caps.body, body):
+                        return Reply(
+                            Status.TOO_LARGE,
+                            resp.status_code,
+                            bytes(body[: ctx.caps.body]),
+                            f"{operation}: answer larger than {ctx.caps.body} bytes",
+                        )
                     return Reply(Status.OK, resp.status_code, bytes(body), None, challenge, midpoint)
         except (TimeoutError, httpx.TimeoutException):
             return Reply(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -22,6 +22,7 @@ from camscan.parse.upnp import (
     parse_description,
     parse_search_reply,
 )
+from camscan.probes.body import read_capped
 from camscan.probes.http import REQUEST_HEADERS
 from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject
 
@@ -63,15 +64,6 @@ def description_observations(data: bytes, port: int, cap: int) -> list[Observati
         if value:
             obs.append(Observation("ssdp", name, value, port))
     return obs
-
-
-async def _raw_chunks(resp: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives; a body a transport already read (MockTransport) comes in one piece."""
-    if resp.is_stream_consumed:
-        yield resp.content
-        return
-    async for chunk in resp.aiter_raw():
-        yield chunk
 
 
 def decode_reply(data: bytes, source: str) -> tuple[Observation, ...]:
@@ -128,11 +120,9 @@ class _Fetches:
                     self.note(f"{url}: HTTP {resp.status_code}")
                     return
                 body = bytearray()
-                async for chunk in _raw_chunks(resp):
-                    body += chunk
-                    if len(body) > cap:  # leaving the block closes the stream: an endless body stops here
-                        self.note(f"{url}: description larger than {cap} bytes, not read")
-                        return
+                if await read_capped(resp, cap, body):  # leaving the block closes the stream
+                    self.note(f"{url}: description larger than {cap} bytes, not read")
+                    return
             self.found.setdefault(ip, []).extend(description_observations(bytes(body), port, cap))
         except UpnpParseError as exc:
             self.note(f"{url}: {exc}")
