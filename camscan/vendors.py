@@ -57,6 +57,7 @@ class VendorDB:
 
     def __init__(self, vendors: Mapping[str, Vendor]) -> None:
         self._vendors = dict(vendors)
+        self._ids = frozenset(self._vendors)  # asked per evidence item by fusion: built once
         _check_parents(self._vendors)
         self._patterns = tuple(
             (vid, re.compile(alias, re.IGNORECASE)) for vid, v in self._vendors.items() for alias in v.aliases
@@ -82,7 +83,7 @@ class VendorDB:
 
     def ids(self) -> frozenset[str]:
         """Every known vendor id."""
-        return frozenset(self._vendors)
+        return self._ids
 
     def get(self, vid: str) -> Vendor:
         """The vendor with this id (KeyError if unknown)."""
