@@ -150,14 +150,14 @@ def _self_reported_mac(results: list[ProbeResult]) -> tuple[str, MacSource] | No
             if obs.field == "mac.address":
                 mac = oui.normalise_mac(obs.value)
                 if mac and result.probe in SELF_REPORTING:
-                    return mac, SELF_REPORTING[result.probe]
+                    return mac, result.probe
     return None
 
 
-SELF_REPORTING: dict[str, MacSource] = {
-    "wsdiscovery": "wsdiscovery", "onvif": "onvif", "sadp": "sadp", "dhip": "dhip", "dvrip": "dvrip",
-    "mdns": "mdns", "ssdp": "ssdp",
-}  # fmt: skip
+# Probes whose replies carry the device's own MAC; the MAC's source is then named after the probe.
+SELF_REPORTING: frozenset[MacSource] = frozenset(
+    {"wsdiscovery", "onvif", "sadp", "dhip", "dvrip", "mdns", "ssdp"}
+)
 
 
 async def _arp(opts: ScanOptions, progress: Progress) -> tuple[dict[str, str], list[tuple[int, int]]]:
