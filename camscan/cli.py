@@ -18,7 +18,7 @@ from rich.table import Table
 from camscan import __version__
 from camscan.context import DEFAULT_PORTS, Timeouts
 from camscan.credentials import CredentialError, onvif_credentials
-from camscan.engine import Knowledge, ScanError, ScanOptions, run_scan
+from camscan.engine import Knowledge, ScanOptions, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB, FingerprintError, self_test
 from camscan.lab.cli import lab_app
@@ -218,10 +218,8 @@ def scan(
                 report = asyncio.run(run_scan(opts, know, RichProgress(bar)))
         else:
             report = asyncio.run(run_scan(opts, know))
-    except ScanError as exc:
-        fail(f"scan failed: {exc}", EXIT_FAILED)
-    except OSError as exc:
-        fail(f"scan failed: {exc}", EXIT_FAILED)
+    except Exception as exc:  # exit 1 means "watchlisted": a crash must never look like a finding
+        fail(f"scan failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
     try:
         if json_out:
             write_atomic(json_out, render_json(report))

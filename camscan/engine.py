@@ -50,10 +50,6 @@ from camscan.vendors import VendorDB
 from camscan.watchlist import Watchlist
 
 
-class ScanError(RuntimeError):
-    """The scan itself could not run (exit code 3)."""
-
-
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
     """Everything the user chose for one scan."""

@@ -99,3 +99,17 @@ def test_fingerprints_match_explains_a_value() -> None:
     assert miss.exit_code == 1
     unknown = runner.invoke(cli.app, ["fingerprints", "match", "no.such.field", "x"])
     assert unknown.exit_code == 2
+
+
+def test_a_scan_that_fails_exits_3_never_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Exit 1 means 'watchlisted' to cron jobs: an unexpected failure must not be mistaken for a finding."""
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("socket table exhausted")
+
+    monkeypatch.setattr(cli, "run_scan", broken)
+    out = tmp_path / "report.json"
+    result = runner.invoke(cli.app, ["scan", "10.0.0.1", "--json", str(out)])
+    assert result.exit_code == 3
+    assert "socket table exhausted" in one_error_line(result.stderr)
+    assert not out.exists()
