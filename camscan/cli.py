@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from camscan import __version__
 from camscan.context import DEFAULT_PORTS, Timeouts
 from camscan.credentials import CredentialError, onvif_credentials
-from camscan.engine import Knowledge, ScanOptions, run_scan
+from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB, FingerprintError, self_test
 from camscan.lab.cli import lab_app
+from camscan.models import Report
 from camscan.options import OptionError, parse_discovery, parse_port_map, parse_ports, read_mac_file
 from camscan.probes import SEGMENT_PROBES
 from camscan.report import render_csv, render_json, render_table, write_atomic
@@ -29,7 +40,7 @@ from camscan.targets import DEFAULT_MAX_HOSTS, TargetError, parse_targets
 from camscan.vendors import VendorDB, VendorError
 from camscan.watchlist import Watchlist, WatchlistError, select
 
-EXIT_CLEAN, EXIT_WATCHLISTED, EXIT_BAD_INPUT, EXIT_FAILED = 0, 1, 2, 3
+EXIT_CLEAN, EXIT_WATCHLISTED, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 
 app = typer.Typer(
     help="Find the IP cameras on your networks and name their real manufacturer, relabels included.",
@@ -70,7 +81,7 @@ def load_fingerprints(dirs: Sequence[Path], vendors: VendorDB) -> FingerprintDB:
 
 
 class RichProgress(EngineProgress):
-    """A progress bar on stderr for people at a terminal."""
+    """A progress bar on stderr for people at a terminal: stage, steps, hosts found, what is left, ETA."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
@@ -79,11 +90,70 @@ class RichProgress(EngineProgress):
     def stage(self, name: str, total: int) -> None:
         if self.task is not None:
             self.progress.update(self.task, completed=self.progress.tasks[-1].total)  # type: ignore[arg-type]
-        self.task = self.progress.add_task(name, total=max(total, 1))
+        self.task = self.progress.add_task(name, total=max(total, 1), status="")
 
     def advance(self, n: int = 1) -> None:
         if self.task is not None:
             self.progress.advance(self.task, n)  # type: ignore[arg-type]
+
+    def status(self, text: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, status=text)  # type: ignore[arg-type]
+
+
+def progress_columns() -> tuple[ProgressColumn, ...]:
+    """Stage, bar, steps, what the stage found and has left, time spent and the estimate of time left."""
+    return (
+        TextColumn("{task.description:>10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+
+
+class Aborted(BaseException):
+    """A second SIGINT or SIGTERM: stop now, write nothing (a BaseException, like KeyboardInterrupt)."""
+
+    def __init__(self, signame: str) -> None:
+        super().__init__(signame)
+        self.signame = signame
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Stop]:
+    """SIGINT/SIGTERM once: finish early and report what was found; twice: abort, leaving no file."""
+    stop = Stop()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if stop.reason is not None:
+            raise Aborted(name)
+        stop.request(name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def incomplete_notice(report: Report, deadline: float) -> str:
+    """One line saying why a scan did not finish and what it left undone (never claims more than it did)."""
+    c, u = report.coverage, report.coverage.unfinished
+    why = (
+        f"stopped by {report.interrupted}"
+        if report.interrupted
+        else f"the scan deadline ({deadline:g} s) passed"
+    )
+    return (
+        f"camscan: incomplete: {why}; {u.addresses:,} of {c.addresses:,} addresses were not probed to the "
+        f"end and {u.hosts:,} live hosts were not fully probed; the report lists the {c.alive:,} hosts found "
+        "so far (coverage.unfinished says what is missing)"
+    )
 
 
 Targets = Annotated[
@@ -170,7 +240,10 @@ def scan(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Scan, identify cameras, flag watchlisted makers (exit 0 clean, 1 flagged, 2 bad input, 3 failed)."""
+    """Scan, identify cameras, flag watchlisted makers.
+
+    Exit 0 finished and nothing watchlisted, 1 something watchlisted, 2 bad input, 3 failed, 4 did not finish.
+    """
     with bad_input():
         target_set = parse_targets(targets, allow_public=allow_public, max_hosts=max_hosts)
         port_list = parse_ports(ports) if ports else DEFAULT_PORTS
@@ -206,20 +279,36 @@ def scan(
     if not out.is_terminal:
         out.width = max(out.width, 150)  # a forced table into a file or pipe: do not fold every cell
     show_table = (not quiet) and (table if table is not None else (out.is_terminal and not to_stdout))
+    with stop_on_signals() as stop:
+        try:
+            report = _run(opts, know, stop, show_progress)
+            _write_outputs(report, json_out, csv_out)
+        except Aborted as exc:
+            fail(f"aborted by a second {exc.signame}: no report written", EXIT_FAILED)
+        flagged = [d for d in report.devices if d.watchlisted]
+        if show_table:
+            render_table(report, out)
+        elif not quiet and not to_stdout:
+            _print_summary(report)
+        if not report.complete:
+            err.print(incomplete_notice(report, deadline), highlight=False, soft_wrap=True)
+    if flagged:
+        raise typer.Exit(EXIT_WATCHLISTED)
+    raise typer.Exit(EXIT_CLEAN if report.complete else EXIT_INCOMPLETE)
+
+
+def _run(opts: ScanOptions, know: Knowledge, stop: Stop, show_progress: bool) -> Report:
+    """Run the scan (with a progress bar when asked); a failure of the scan itself exits 3 with one line."""
     try:
         if show_progress:
-            columns = (
-                TextColumn("{task.description:>10}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-            )
-            with Progress(*columns, console=err, transient=True) as bar:
-                report = asyncio.run(run_scan(opts, know, RichProgress(bar)))
-        else:
-            report = asyncio.run(run_scan(opts, know))
+            with Progress(*progress_columns(), console=err, transient=True) as bar:
+                return asyncio.run(run_scan(opts, know, RichProgress(bar), stop=stop))
+        return asyncio.run(run_scan(opts, know, stop=stop))
     except Exception as exc:  # exit 1 means "watchlisted": a crash must never look like a finding
         fail(f"scan failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
+
+
+def _write_outputs(report: Report, json_out: str | None, csv_out: str | None) -> None:
     try:
         if json_out:
             write_atomic(json_out, render_json(report))
@@ -227,26 +316,21 @@ def scan(
             write_atomic(csv_out, render_csv(report))
     except OSError as exc:
         fail(f"cannot write the report: {exc}", EXIT_FAILED)
+
+
+def _print_summary(report: Report) -> None:
+    """A line for cron and pipes, then one line per watchlisted device."""
+    c = report.coverage
     flagged = [d for d in report.devices if d.watchlisted]
-    if show_table:
-        render_table(report, out)
-    elif not quiet and not to_stdout:
-        c = report.coverage
+    print(
+        f"camscan: {c.addresses} addresses, {c.alive} alive, {c.cameras} cameras, {len(flagged)} watchlisted"
+    )
+    for d in flagged:
+        v = d.verdict
         print(
-            f"camscan: {c.addresses} addresses, {c.alive} alive, {c.cameras} cameras, "
-            f"{len(flagged)} watchlisted"
+            f"WATCHLISTED {d.ip} {d.mac or '-'} {v.manufacturer} brand={v.brand} model={v.model or '-'} "
+            f"lists={','.join(h.list for h in d.watchlist)}"
         )
-        for d in flagged:
-            v = d.verdict
-            print(
-                f"WATCHLISTED {d.ip} {d.mac or '-'} {v.manufacturer} brand={v.brand} model={v.model or '-'} "
-                f"lists={','.join(h.list for h in d.watchlist)}"
-            )
-    if report.deadline_hit and not quiet:
-        err.print(
-            "camscan: warning: the scan deadline passed; hosts not probed are listed without identification"
-        )
-    raise typer.Exit(EXIT_WATCHLISTED if flagged else EXIT_CLEAN)
 
 
 @watchlist_app.command("show")
@@ -337,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     try:
         app(args=list(argv) if argv is not None else None, prog_name="camscan")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before the scan's own handlers are in place (or after): nothing was written
         err.print("camscan: interrupted")
         sys.exit(130)
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -31,6 +32,7 @@ from camscan.models import (
     ScanInfo,
     Segment,
     SegmentResult,
+    Unfinished,
     Unmatched,
     Verdict,
 )
@@ -39,6 +41,7 @@ from camscan.probes import (
     SEGMENT_PROBES,
     OnvifCache,
     OnvifProbe,
+    SegmentProbe,
     arp,
     neighbours,
     probes_for_port,
@@ -81,6 +84,9 @@ class Progress:
     def advance(self, n: int = 1) -> None:
         """`n` more steps are done."""
 
+    def status(self, text: str) -> None:
+        """A short line about the stage: hosts found so far, addresses left."""
+
 
 @dataclass(slots=True)
 class Knowledge:
@@ -117,27 +123,21 @@ def http_client(opts: ScanOptions) -> httpx.AsyncClient:
     )
 
 
-@dataclass(slots=True)
-class Discovery:
-    """What discovery found: live hosts, how MACs were learned, and what each segment probe heard."""
-
-    hosts: list[Host]
-    mac_method: str
-    heard: dict[str, list[ProbeResult]]  # replies by host, as per-host probe results
-    segment_results: list[SegmentResult]
-    segments: list[str]
-
-
 async def _segment_probe(
-    ctx: ScanContext, name: str, segments: list[Segment], unicast: list[str], opts: ScanOptions
-) -> SegmentResult:
+    ctx: ScanContext,
+    name: str,
+    segments: list[Segment],
+    unicast: list[str],
+    opts: ScanOptions,
+    state: ScanState,
+) -> None:
     started = time.monotonic()
+    probe = state.segment_probes[name] = SEGMENT_PROBES[name]()
     try:
-        return await SEGMENT_PROBES[name]().run(
-            ctx, segments, unicast, opts.targets.contains, opts.discovery_wait
-        )
+        result = await probe.run(ctx, segments, unicast, opts.targets.contains, opts.discovery_wait)
     except Exception as exc:  # a probe bug must not end the scan
-        return SegmentResult(name, Status.ERROR, error=repr(exc)[:200], elapsed=time.monotonic() - started)
+        result = SegmentResult(name, Status.ERROR, error=repr(exc)[:200], elapsed=time.monotonic() - started)
+    state.segment_results[name] = result
 
 
 def _self_reported_mac(results: list[ProbeResult]) -> tuple[str, MacSource] | None:
@@ -188,6 +188,8 @@ def _assemble(
 
 
 JobList = list[tuple[str, int | None, Awaitable[ProbeResult]]]
+PORTS_PHASE, ONVIF_PHASE = "ports", "onvif"
+SCAN_CUT_SHORT = "the scan ended (deadline or signal) before this probe finished"
 
 
 class HostRunner:
@@ -197,10 +199,11 @@ class HostRunner:
         self.ctx = ctx
         self.workers = workers
         self.results: dict[str, list[ProbeResult]] = {}
+        self.done: dict[str, set[str]] = {}  # host -> the phases whose jobs all ended for it
         self._deadline: dict[str, float] = {}
 
     async def run(
-        self, hosts: Sequence[Host], jobs_for: Callable[[Host], JobList], progress: Progress
+        self, hosts: Sequence[Host], jobs_for: Callable[[Host], JobList], progress: Progress, phase: str
     ) -> None:
         """Each host's jobs from `jobs_for`, hosts through a bounded pool (a /16 never holds every task)."""
         queue: asyncio.Queue[Host] = asyncio.Queue()
@@ -213,29 +216,52 @@ class HostRunner:
                     host = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                await self._one(host, jobs_for(host))
+                await self._one(host, jobs_for(host), phase)
                 progress.advance()
 
         await asyncio.gather(*(worker() for _ in range(max(1, min(self.workers, len(hosts))))))
 
-    async def _one(self, host: Host, jobs: JobList) -> None:
+    async def _one(self, host: Host, jobs: JobList, phase: str) -> None:
         if not jobs:
+            self.done.setdefault(host.ip, set()).add(phase)
             return
         now = time.monotonic()
         remaining = self._deadline.setdefault(host.ip, now + self.ctx.timeouts.host) - now
         tasks = [asyncio.ensure_future(job) for _, _, job in jobs]
-        done, pending = await asyncio.wait(tasks, timeout=max(remaining, 0.0))
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        why = "host deadline passed"
+        try:
+            await asyncio.wait(tasks, timeout=max(remaining, 0.0))
+        except asyncio.CancelledError:
+            why = SCAN_CUT_SHORT
+            raise
+        finally:
+            # Runs on cancellation too: what finished is kept, what did not is recorded as cut short.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._record(host, jobs, tasks, why)
+        self.done.setdefault(host.ip, set()).add(phase)
+
+    def _record(
+        self, host: Host, jobs: JobList, tasks: Sequence[asyncio.Future[ProbeResult]], why: str
+    ) -> None:
         out = self.results.setdefault(host.ip, [])
         for (name, port, _), task in zip(jobs, tasks, strict=True):
-            if task in done and not task.cancelled() and task.exception() is None:
+            if not task.cancelled() and task.exception() is None:
                 out.append(task.result())
-            elif task in done and not task.cancelled():
+            elif not task.cancelled():
                 out.append(ProbeResult(name, host.ip, port, Status.ERROR, error=repr(task.exception())[:200]))
             else:
-                out.append(ProbeResult(name, host.ip, port, Status.TIMEOUT, error="host deadline passed"))
+                out.append(ProbeResult(name, host.ip, port, Status.TIMEOUT, error=why))
+
+    def unfinished(self, hosts: Sequence[Host]) -> list[Host]:
+        """Hosts whose web/RTSP phase (if they have open ports) or ONVIF phase has not ended."""
+        return [
+            h
+            for h in hosts
+            if (h.open_ports and PORTS_PHASE not in self.done.get(h.ip, ()))
+            or ONVIF_PHASE not in self.done.get(h.ip, ())
+        ]
 
 
 def port_jobs(ctx: ScanContext) -> Callable[[Host], JobList]:
@@ -261,27 +287,85 @@ def onvif_jobs(
     return jobs
 
 
+@dataclass(slots=True)
+class ScanState:
+    """Everything a scan has learned so far: the report is built from it however the scan ended."""
+
+    addresses: list[str]
+    arp_macs: dict[str, str] = field(default_factory=dict)
+    arp_covered: list[tuple[int, int]] | None = None  # None: the ARP sweep has not finished
+    to_connect: list[str] | None = None  # None: the TCP sweep has not started
+    sweep: tcp.SweepResult = field(default_factory=tcp.SweepResult)
+    macs: dict[str, tuple[str, MacSource]] = field(default_factory=dict)
+    mac_method: str = "none"
+    kernel_macs: dict[str, tuple[str, str]] | None = None  # the neighbour table, read once after the sweep
+    segments: list[str] = field(default_factory=list)
+    segment_probes: dict[str, SegmentProbe] = field(default_factory=dict)
+    segment_results: dict[str, SegmentResult] = field(default_factory=dict)
+    runner: HostRunner | None = None
+    probing_done: bool = False  # every phase of probing ran to its end
+
+    def heard(self, opts: ScanOptions) -> dict[str, list[ProbeResult]]:
+        """Discovery replies by in-scope host, from finished probes and from those cut short."""
+        results = [
+            self.segment_results.get(name) or probe.partial() for name, probe in self.segment_probes.items()
+        ]
+        heard: dict[str, list[ProbeResult]] = {}
+        for seg in results:
+            for ip, observations in seg.replies.items():
+                if opts.targets.contains(ip):
+                    heard.setdefault(ip, []).append(
+                        ProbeResult(seg.probe, ip, None, Status.OK, tuple(observations))
+                    )
+        return heard
+
+    def all_segment_results(self) -> list[SegmentResult]:
+        """One result per discovery probe that started, partial for those cut short."""
+        return [
+            self.segment_results.get(name) or probe.partial() for name, probe in self.segment_probes.items()
+        ]
+
+
+def _learn_macs(opts: ScanOptions, state: ScanState) -> None:
+    """MACs from the user's file, the kernel's neighbour table (unprivileged) and ARP, strongest last."""
+    method = "arp" if state.arp_covered else "none"
+    if state.kernel_macs is None and not state.arp_covered and state.to_connect is not None:
+        state.kernel_macs = neighbours.read_neighbours()
+    kernel = state.kernel_macs or {}
+    if kernel and method == "none":
+        method = "neighbours"
+    if opts.macs:
+        method = "file" if method == "none" else f"{method}+file"
+    touched = set(state.to_connect or ())
+    macs: dict[str, tuple[str, MacSource]] = {ip: (mac, "file") for ip, mac in opts.macs.items()}
+    macs.update({ip: (entry[0], "neighbours") for ip, entry in kernel.items() if ip in touched})
+    macs.update({ip: (mac, "arp") for ip, mac in state.arp_macs.items()})
+    state.macs, state.mac_method = macs, method
+
+
 async def scan_hosts(
-    opts: ScanOptions, ctx: ScanContext, progress: Progress, onvif: OnvifProbe | None
-) -> tuple[Discovery, dict[str, list[ProbeResult]]]:
+    opts: ScanOptions, ctx: ScanContext, progress: Progress, onvif: OnvifProbe | None, state: ScanState
+) -> None:
     """Discover and probe, pipelined: web and RTSP probing starts as soon as the TCP sweep ends, while the
-    discovery listeners still wait for late replies; ONVIF follows once discovery has named the XAddrs."""
-    addresses = list(opts.targets.addresses())
-    arp_macs, arp_covered = await _arp(opts, progress)
-    method = "arp" if arp_covered else "none"
+    discovery listeners still wait for late replies; ONVIF follows once discovery has named the XAddrs.
+
+    Everything learned goes into `state` as it is learned, so a scan cut short still reports it."""
+    state.arp_macs, covered = await _arp(opts, progress)
+    state.arp_covered = covered
 
     def needs_probe(ip: str) -> bool:
         # On a segment ARP covered, an address that did not answer ARP is not there.
-        if ip in arp_macs:
+        if ip in state.arp_macs:
             return True
         value = int(IPv4Address(ip))
-        return not any(lo <= value <= hi for lo, hi in arp_covered)
+        return not any(lo <= value <= hi for lo, hi in covered)
 
-    to_connect = [ip for ip in addresses if needs_probe(ip)]
+    to_connect = state.to_connect = [ip for ip in state.addresses if needs_probe(ip)]
     segments = local_segments(list(opts.targets.networks), opts.interface) if opts.multicast else []
+    state.segments = [f"{s.iface} {s.network}" for s in segments]
     unicast = to_connect if opts.unicast_discovery else []
     listening = asyncio.gather(
-        *(_segment_probe(ctx, name, segments, unicast, opts) for name in opts.discovery)
+        *(_segment_probe(ctx, name, segments, unicast, opts, state) for name in opts.discovery)
     )
     progress.stage("discovery", len(to_connect) * len(opts.ports))
     done_so_far = 0
@@ -290,37 +374,33 @@ async def scan_hosts(
         nonlocal done_so_far
         progress.advance(done - done_so_far)
         done_so_far = done
+        if done % 64 == 0 or done == len(to_connect) * len(opts.ports):
+            found = len(set(state.sweep.open_ports) | set(state.arp_macs))
+            left = len(to_connect) - len(state.sweep.finished)
+            progress.status(f"{found:,} hosts found, {left:,} addresses left")
 
-    swept = await tcp.sweep(ctx, to_connect, opts.ports, progress=on_done)
-    kernel = {} if arp_covered else neighbours.read_neighbours()
-    if kernel and method == "none":
-        method = "neighbours"
-    if opts.macs:
-        method = "file" if method == "none" else f"{method}+file"
-    touched = set(to_connect)
-    macs: dict[str, tuple[str, MacSource]] = {ip: (mac, "file") for ip, mac in opts.macs.items()}
-    macs.update({ip: (entry[0], "neighbours") for ip, entry in kernel.items() if ip in touched})
-    macs.update({ip: (mac, "arp") for ip, mac in arp_macs.items()})
-    runner = HostRunner(ctx, opts.concurrency)
-    swept_hosts = _assemble(addresses, swept.open_ports, macs, {})
-    progress.stage("probing", len(swept_hosts))
-    probing = asyncio.ensure_future(runner.run(swept_hosts, port_jobs(ctx), progress))
     try:
-        segment_results: list[SegmentResult] = list(await listening)
-    except BaseException:
-        probing.cancel()
-        raise
-    heard: dict[str, list[ProbeResult]] = {}
-    for seg in segment_results:
-        for ip, observations in seg.replies.items():
-            if opts.targets.contains(ip):
-                heard.setdefault(ip, []).append(
-                    ProbeResult(seg.probe, ip, None, Status.OK, tuple(observations))
-                )
-    hosts = _assemble(addresses, swept.open_ports, macs, heard)
-    await asyncio.gather(probing, runner.run(hosts, onvif_jobs(ctx, onvif, heard), Progress()))
-    segs = [f"{s.iface} {s.network}" for s in segments]
-    return Discovery(hosts, method, heard, segment_results, segs), runner.results
+        await tcp.sweep(ctx, to_connect, opts.ports, progress=on_done, result=state.sweep)
+        _learn_macs(opts, state)
+        runner = state.runner = HostRunner(ctx, opts.concurrency)
+        swept_hosts = _assemble(state.addresses, state.sweep.open_ports, state.macs, {})
+        progress.stage("probing", len(swept_hosts))
+        probing = asyncio.ensure_future(runner.run(swept_hosts, port_jobs(ctx), progress, PORTS_PHASE))
+        try:
+            await listening
+        except BaseException:
+            probing.cancel()
+            await asyncio.gather(probing, return_exceptions=True)
+            raise
+        heard = state.heard(opts)
+        hosts = _assemble(state.addresses, state.sweep.open_ports, state.macs, heard)
+        await asyncio.gather(
+            probing, runner.run(hosts, onvif_jobs(ctx, onvif, heard), Progress(), ONVIF_PHASE)
+        )
+        state.probing_done = True
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
 
 
 def onvif_xaddr(host: Host, heard: list[ProbeResult]) -> str | None:
@@ -376,13 +456,59 @@ def judge(host: Host, results: Sequence[ProbeResult], know: Knowledge) -> tuple[
     return device, unmatched
 
 
+class Stop:
+    """A request to end the scan early (a signal): the scan stops probing and reports what it found."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self) -> asyncio.Event:
+        """Attach to the running loop; the returned event is set once a stop is requested."""
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        if self.reason is not None:
+            self._event.set()
+        return self._event
+
+    def request(self, reason: str) -> None:
+        """Ask the scan to stop; safe to call from a signal handler (first reason wins)."""
+        if self.reason is None:
+            self.reason = reason
+        if self._loop is not None and self._event is not None:
+            self._loop.call_soon_threadsafe(self._event.set)
+
+
+async def _drive(work: Awaitable[None], deadline: float, stop: Stop | None) -> tuple[bool, str | None]:
+    """Run the scan until it ends, the deadline passes or a stop is requested: (deadline_hit, interrupted)."""
+    task: asyncio.Future[None] = asyncio.ensure_future(work)
+    waits: set[asyncio.Future[Any]] = {task}
+    if stop is not None:
+        waits.add(asyncio.ensure_future(stop.bind().wait()))
+    try:
+        await asyncio.wait(waits, timeout=deadline, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            if waiter is not task:
+                waiter.cancel()
+    if task.done():
+        task.result()  # a bug in the scan itself propagates (the CLI reports it as a failed scan)
+        return False, None
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    interrupted = stop.reason if stop is not None else None
+    return interrupted is None, interrupted
+
+
 async def run_scan(
     opts: ScanOptions,
     know: Knowledge,
     progress: Progress | None = None,
     client: httpx.AsyncClient | None = None,
+    stop: Stop | None = None,
 ) -> Report:
-    """Scan the targets and return the report; the overall deadline cuts probing short, never the report."""
+    """Scan the targets and return the report; the deadline or a stop cuts probing short, never the report."""
     progress = progress or Progress()
     started = _now()
     t0 = time.monotonic()
@@ -397,47 +523,135 @@ async def run_scan(
         onvif_credentials=opts.onvif_credentials,
     )
     onvif = OnvifProbe(OnvifCache()) if opts.onvif else None
-    deadline_hit = False
-    results: dict[str, list[ProbeResult]] = {}
-    found = Discovery([], "none", {}, [], [])
+    state = ScanState(addresses=list(opts.targets.addresses()))
     try:
-        try:
-            async with asyncio.timeout(opts.timeouts.scan):
-                found, results = await scan_hosts(opts, ctx, progress, onvif)
-        except TimeoutError:
-            deadline_hit = True
+        deadline_hit, interrupted = await _drive(
+            scan_hosts(opts, ctx, progress, onvif, state), opts.timeouts.scan, stop
+        )
     finally:
         if own_client:
             await http.aclose()
+    return build_report(opts, know, state, started, time.monotonic() - t0, deadline_hit, interrupted)
+
+
+def _ranges(values: Sequence[int]) -> list[str]:
+    """Ascending integers as 'first-last' IPv4 ranges (a lone address stays one address)."""
+    out: list[str] = []
+    first = prev = None
+    for value in values:
+        if prev is not None and value == prev + 1:
+            prev = value
+            continue
+        if first is not None and prev is not None:
+            out.append(_range_text(first, prev))
+        first = prev = value
+    if first is not None and prev is not None:
+        out.append(_range_text(first, prev))
+    return out
+
+
+def _range_text(first: int, last: int) -> str:
+    if first == last:
+        return str(IPv4Address(first))
+    return f"{IPv4Address(first)}-{IPv4Address(last)}"
+
+
+MAX_RANGES = 256  # ranges (and pending hosts) listed in the report; the counts are always whole
+
+
+def unfinished_work(state: ScanState, hosts: Sequence[Host]) -> Unfinished:
+    """What a scan that did not finish left undone: addresses whose liveness was never settled, and live
+    hosts whose probes had not all ended."""
+    alive = {h.ip for h in hosts}
+    covered = state.arp_covered or []
+    not_probed: list[int] = []
+    for ip in state.addresses:
+        if ip in alive or ip in state.sweep.finished:
+            continue
+        value = int(IPv4Address(ip))
+        if any(lo <= value <= hi for lo, hi in covered) and ip not in state.arp_macs:
+            continue  # ARP covered it and nobody answered: settled as not there
+        not_probed.append(value)
+    pending = list(hosts) if state.runner is None else state.runner.unfinished(hosts)
+    ranges = _ranges(not_probed)
+    return Unfinished(
+        addresses=len(not_probed),
+        address_ranges=tuple(ranges[:MAX_RANGES]),
+        hosts=len(pending),
+        host_ips=tuple(h.ip for h in pending[:MAX_RANGES]),
+        truncated=len(ranges) > MAX_RANGES or len(pending) > MAX_RANGES,
+    )
+
+
+def build_report(
+    opts: ScanOptions,
+    know: Knowledge,
+    state: ScanState,
+    started: str,
+    elapsed: float,
+    deadline_hit: bool,
+    interrupted: str | None,
+) -> Report:
+    """The report from whatever the scan learned, finished or not."""
+    _learn_macs(opts, state)  # again: a scan cut short during the sweep has not learned them yet
+    heard = state.heard(opts)
+    segment_results = state.all_segment_results()
+    results = state.runner.results if state.runner else {}
+    hosts = _assemble(state.addresses, state.sweep.open_ports, state.macs, heard)
     devices: list[Device] = []
     unmatched: list[Unmatched] = []
-    for host in found.hosts:
-        device, loose = judge(host, found.heard.get(host.ip, []) + results.get(host.ip, []), know)
+    for host in hosts:
+        device, loose = judge(host, heard.get(host.ip, []) + results.get(host.ip, []), know)
         devices.append(device)
         unmatched.extend(loose)
+    complete = not deadline_hit and interrupted is None
     statuses = Counter(r.status.value for rs in results.values() for r in rs)
     coverage = Coverage(
         addresses=opts.targets.count,
         alive=len(devices),
-        probed=sum(1 for h in found.hosts if results.get(h.ip)),
+        probed=sum(1 for h in hosts if results.get(h.ip)),
         cameras=sum(1 for d in devices if d.verdict.is_camera),
         unidentified_cameras=sum(1 for d in devices if d.verdict.is_camera and not d.verdict.manufacturer),
         errors=statuses.get(Status.ERROR.value, 0)
-        + sum(1 for s in found.segment_results if s.status is Status.ERROR),
+        + sum(1 for s in segment_results if s.status is Status.ERROR),
+        complete=complete,
+        unfinished=Unfinished() if complete else unfinished_work(state, hosts),
     )
+    return Report(
+        scan=_scan_info(opts, know, state, segment_results, results, started, elapsed, statuses),
+        coverage=coverage,
+        devices=tuple(devices),
+        unmatched=tuple(unmatched),
+        deadline_hit=deadline_hit,
+        interrupted=interrupted,
+    )
+
+
+def _scan_info(
+    opts: ScanOptions,
+    know: Knowledge,
+    state: ScanState,
+    segment_results: Sequence[SegmentResult],
+    results: Mapping[str, list[ProbeResult]],
+    started: str,
+    elapsed: float,
+    statuses: Mapping[str, int],
+) -> ScanInfo:
     probe_seconds: dict[str, float] = {}
     for rs in results.values():
         for r in rs:
             probe_seconds[r.probe] = probe_seconds.get(r.probe, 0.0) + r.elapsed
-    discovery = {"tcp"} | ({"arp"} if found.mac_method.startswith("arp") else set())
-    ran = {r.probe for rs in results.values() for r in rs} | {s.probe for s in found.segment_results}
-    scan = ScanInfo(
+    discovery = ({"tcp"} if state.to_connect is not None else set()) | (
+        {"arp"} if state.mac_method.startswith("arp") else set()
+    )
+    ran = {r.probe for rs in results.values() for r in rs} | {s.probe for s in segment_results}
+    return ScanInfo(
         id=str(uuid.uuid4()),
         started_at=started,
         finished_at=_now(),
         targets=opts.targets.specs,
         probes=tuple(sorted(ran | discovery)),
-        mac_method=found.mac_method,
+        mac_method=state.mac_method,
         watchlists=tuple(w.id for w in know.watchlists),
         options={
             "ports": list(opts.ports),
@@ -469,20 +683,13 @@ async def run_scan(
                 "elapsed": round(s.elapsed, 3),
                 "error": s.error,
             }
-            for s in found.segment_results
+            for s in segment_results
         ),
-        segments=tuple(found.segments),
+        segments=tuple(state.segments),
         timing={
-            "elapsed_seconds": round(time.monotonic() - t0, 3),
-            "discovery_seconds": round(max((s.elapsed for s in found.segment_results), default=0.0), 3),
+            "elapsed_seconds": round(elapsed, 3),
+            "discovery_seconds": round(max((s.elapsed for s in segment_results), default=0.0), 3),
             "probe_seconds": {k: round(v, 3) for k, v in sorted(probe_seconds.items())},
             "probe_statuses": dict(sorted(statuses.items())),
         },
-    )
-    return Report(
-        scan=scan,
-        coverage=coverage,
-        devices=tuple(devices),
-        unmatched=tuple(unmatched),
-        deadline_hit=deadline_hit,
     )

@@ -152,6 +152,17 @@ class Unmatched:
 
 
 @dataclass(frozen=True, slots=True)
+class Unfinished:
+    """What a scan that did not finish left undone: addresses never probed and hosts still being probed."""
+
+    addresses: int = 0  # target addresses whose liveness was never settled
+    address_ranges: tuple[str, ...] = ()  # the same, as "first-last" ranges (at most MAX_RANGES)
+    hosts: int = 0  # live hosts whose probes had not all finished
+    host_ips: tuple[str, ...] = ()  # the same, by address (at most MAX_RANGES)
+    truncated: bool = False  # a list above was cut at its cap; the counts are whole
+
+
+@dataclass(frozen=True, slots=True)
 class Coverage:
     """What the scan reached, so a reader can tell 'nothing there' from 'not looked at'."""
 
@@ -161,6 +172,8 @@ class Coverage:
     cameras: int
     unidentified_cameras: int
     errors: int
+    complete: bool = True
+    unfinished: Unfinished = field(default_factory=Unfinished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +202,12 @@ class Report:
     devices: tuple[Device, ...]
     unmatched: tuple[Unmatched, ...]
     deadline_hit: bool = False
+    interrupted: str | None = None  # the signal that stopped the scan ("SIGINT", "SIGTERM")
+
+    @property
+    def complete(self) -> bool:
+        """Whether the scan ran to its end (no deadline, no signal)."""
+        return not self.deadline_hit and self.interrupted is None
 
 
 @dataclass(frozen=True, slots=True)

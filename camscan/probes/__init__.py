@@ -40,6 +40,10 @@ class SegmentProbe(Protocol):
         wait: float,
     ) -> SegmentResult: ...
 
+    def partial(self) -> SegmentResult:
+        """What a run that was cancelled before it returned had heard by then."""
+        ...
+
 
 PORT_PROBES: dict[str, type[PortProbe]] = {"http": HttpProbe, "rtsp": RtspProbe}
 SEGMENT_PROBES: dict[str, type[SegmentProbe]] = {

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import socket
 import struct
+import threading
 from collections.abc import Sequence
 from ipaddress import IPv4Network
 
@@ -95,8 +96,10 @@ def _collapsed(pieces: list[tuple[IPv4Network, str]]) -> list[tuple[IPv4Network,
     return [(net, dev) for dev, nets in by_dev.items() for net in ipaddress.collapse_addresses(nets)]
 
 
-def _sweep(networks: Sequence[tuple[IPv4Network, str]], timeout: float, rate: float) -> dict[str, str]:
-    """Blocking scapy srp per interface; runs in a worker thread."""
+def _sweep(
+    networks: Sequence[tuple[IPv4Network, str]], timeout: float, rate: float, stop: threading.Event
+) -> dict[str, str]:
+    """Blocking scapy srp per interface; runs in a worker thread and stops between chunks when asked."""
     from scapy.layers.l2 import ARP, Ether
     from scapy.sendrecv import srp
 
@@ -109,6 +112,8 @@ def _sweep(networks: Sequence[tuple[IPv4Network, str]], timeout: float, rate: fl
     for dev, hosts in by_iface.items():
         # Chunks bound scapy's bookkeeping (it keeps every sent packet) on a /16.
         for first in range(0, len(hosts), _CHUNK):
+            if stop.is_set():
+                return found
             chunk = hosts[first : first + _CHUNK]
             asked = set(chunk)
             packets = Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=chunk)
@@ -129,4 +134,8 @@ async def arp_sweep(
         return {}
     if rate <= 0:
         raise ValueError("rate must be positive")
-    return await asyncio.to_thread(_sweep, networks, max(timeout, MIN_TIMEOUT), rate)
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(_sweep, networks, max(timeout, MIN_TIMEOUT), rate, stop)
+    finally:
+        stop.set()  # cancelled (deadline, signal): the thread ends after its current chunk

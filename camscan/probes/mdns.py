@@ -200,6 +200,24 @@ class MdnsProbe:
 
     def __init__(self, service_types: Sequence[str] = SERVICE_TYPES) -> None:
         self.service_types = tuple(service_types)
+        self._live: _Run | None = None
+        self._started = time.monotonic()
+
+    def partial(self) -> SegmentResult:
+        """What a browse cut short (the scan deadline or a signal) had resolved by then."""
+        run = self._live
+        if run is None:
+            return SegmentResult(self.name, Status.SKIPPED, error="not started: the scan ended first")
+        run.keep()
+        return SegmentResult(
+            self.name,
+            Status.TIMEOUT,
+            {ip: tuple(obs) for ip, obs in run.replies.items()},
+            error="cut short: the scan ended before the browse window closed",
+            elapsed=time.monotonic() - self._started,
+            received=run.received,
+            rejected=run.rejected + run.unresolved + len(run.ignored),
+        )
 
     async def run(
         self,
@@ -210,7 +228,7 @@ class MdnsProbe:
         wait: float,
     ) -> SegmentResult:
         """Browse for `wait` seconds (mDNS is multicast only: `unicast` is ignored); never raises."""
-        start = time.monotonic()
+        start = self._started = time.monotonic()
         if not segments:
             return SegmentResult(self.name, Status.SKIPPED, error="no local segment to multicast on")
         sources, notes = usable_sources(segments)
@@ -256,7 +274,7 @@ class MdnsProbe:
         )
 
     async def _browse(self, azc: AsyncZeroconf, in_scope: Callable[[str], bool], wait: float) -> _Run:
-        run = _Run(azc.zeroconf, in_scope, time.monotonic() + wait + RESOLVE_GRACE)
+        run = self._live = _Run(azc.zeroconf, in_scope, time.monotonic() + wait + RESOLVE_GRACE)
         browser = AsyncServiceBrowser(azc.zeroconf, list(self.service_types), handlers=[run.on_change])
         try:
             await asyncio.sleep(wait)

@@ -84,6 +84,7 @@ class SweepResult:
     open_ports: dict[str, tuple[int, ...]] = field(default_factory=dict)
     refused: set[str] = field(default_factory=set)  # answered with a reset on at least one port
     attempts: int = 0
+    finished: set[str] = field(default_factory=set)  # addresses with every port tried (or unreachable)
 
     @property
     def alive(self) -> set[str]:
@@ -97,10 +98,15 @@ async def sweep(
     ports: Sequence[int],
     progress: Callable[[int], None] | None = None,
     workers: int = DEFAULT_WORKERS,
+    result: SweepResult | None = None,
 ) -> SweepResult:
-    """Connect to every (ip, port) with a bounded worker pool; `progress(done)` gets the running count."""
-    result = SweepResult()
+    """Connect to every (ip, port) with a bounded worker pool; `progress(done)` gets the running count.
+
+    `result` is filled as the sweep goes, so a caller cut short by the scan deadline keeps what was found.
+    """
+    result = result if result is not None else SweepResult()
     found: dict[str, list[int]] = {}
+    tried: dict[str, int] = {}
     dead: set[str] = set()  # no route to these: their other ports would fail the same way
     # Port-major order spreads consecutive attempts over hosts, so per-host slots rarely block a worker.
     jobs = itertools.product(ports, ips)
@@ -114,10 +120,14 @@ async def sweep(
                 result.attempts += 1
                 if status is Status.OK:
                     found.setdefault(ip, []).append(port)
+                    result.open_ports[ip] = tuple(sorted(found[ip]))
                 elif status is Status.REFUSED:
                     result.refused.add(ip)
                 elif status is Status.UNREACHABLE:
                     dead.add(ip)
+            tried[ip] = tried.get(ip, 0) + 1
+            if tried[ip] == len(ports) or ip in dead:
+                result.finished.add(ip)
             done += 1
             if progress is not None:
                 progress(done)

@@ -29,6 +29,8 @@ IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 
 Decoder = Callable[[bytes, str], tuple[Observation, ...]]
+CUT_SHORT = "cut short: the scan ended before the listening window closed"
+CUT_SHORT_BEFORE_START = "not started: the scan ended first"
 
 
 def claimed_address(probe: str, claimed: str | None, source: str, port: int) -> tuple[Observation, ...]:
@@ -258,11 +260,25 @@ class _Run:
         self.channel = channel
         self.collector = collector
         self.loop = asyncio.get_running_loop()
+        self.started = time.monotonic()
         self.sockets: list[socket.socket] = []
         self.infos: list[SocketInfo] = []
         self.errors: list[str] = []
         self.sent = 0
         self.send_errors = 0
+
+    def result(self, probe: str, status: Status, error: str | None) -> SegmentResult:
+        """What this exchange heard so far, as a segment result."""
+        return SegmentResult(
+            probe=probe,
+            status=status,
+            replies=self.collector.observations(),
+            error=error,
+            elapsed=time.monotonic() - self.started,
+            sent=self.sent,
+            received=self.collector.received,
+            rejected=self.collector.rejected,
+        )
 
     def _watch(self, opened: tuple[socket.socket, SocketInfo]) -> socket.socket:
         sock, info = opened
@@ -355,9 +371,12 @@ async def exchange(
     wait: float,
     *,
     per_host: int = PER_HOST,
+    on_start: Callable[[_Run], None] | None = None,
 ) -> tuple[SegmentResult, RunInfo]:
-    """Send payloads to the group on each segment and to each unicast address, then collect for `wait` s."""
-    start = time.monotonic()
+    """Send payloads to the group on each segment and to each unicast address, then collect for `wait` s.
+
+    `on_start` gets the live exchange, so a caller cut short (the scan deadline) can still read what it heard.
+    """
     collector = Collector(decode, in_scope, max_datagram=channel.max_datagram, per_host=per_host)
     multicast_segments = list(segments) if channel.group else []
     attempted = len(payloads) * (len(multicast_segments) + len(unicast))
@@ -365,6 +384,8 @@ async def exchange(
         nothing = "no segment to multicast on and no unicast target"
         return SegmentResult(probe, Status.SKIPPED, error=nothing), RunInfo()
     run = _Run(ctx, channel, collector)
+    if on_start is not None:
+        on_start(run)
     status, error = Status.OK, None
     try:
         for segment in multicast_segments:
@@ -383,16 +404,7 @@ async def exchange(
         status, error = Status.ERROR, f"{type(exc).__name__}: {exc}"[:500]
     finally:
         run.close()
-    result = SegmentResult(
-        probe=probe,
-        status=status,
-        replies=collector.observations(),
-        error=error,
-        elapsed=time.monotonic() - start,
-        sent=run.sent,
-        received=collector.received,
-        rejected=collector.rejected,
-    )
+    result = run.result(probe, status, error)
     info = RunInfo(tuple(run.infos), tuple(collector.reasons.most_common()), run.send_errors)
     return result, info
 
@@ -406,6 +418,16 @@ class DatagramProbe:
 
     def __init__(self) -> None:
         self.last_run: RunInfo = RunInfo()
+        self._live: _Run | None = None
+
+    def _started(self, run: _Run) -> None:
+        self._live = run
+
+    def partial(self) -> SegmentResult:
+        """What a run cut short (cancelled by the scan deadline or a signal) had heard by then."""
+        if self._live is None:
+            return SegmentResult(self.name, Status.SKIPPED, error=CUT_SHORT_BEFORE_START)
+        return self._live.result(self.name, Status.TIMEOUT, CUT_SHORT)
 
     def conversation(self) -> tuple[Sequence[bytes], Decoder]:
         """The payloads to send and the decoder for their answers (new request ids each run)."""
@@ -435,5 +457,6 @@ class DatagramProbe:
             in_scope,
             wait,
             per_host=self.per_host,
+            on_start=self._started,
         )
         return result

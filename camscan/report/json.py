@@ -85,6 +85,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "mac_method": s.mac_method,
             "watchlists": list(s.watchlists),
             "deadline_hit": report.deadline_hit,
+            "interrupted": report.interrupted,
+            "complete": report.complete,
             "options": dict(s.options),
             "discovery": [dict(d) for d in s.discovery],
             "segments": list(s.segments),
@@ -97,6 +99,14 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "cameras": c.cameras,
             "unidentified_cameras": c.unidentified_cameras,
             "errors": c.errors,
+            "complete": c.complete,
+            "unfinished": {
+                "addresses": c.unfinished.addresses,
+                "address_ranges": list(c.unfinished.address_ranges),
+                "hosts": c.unfinished.hosts,
+                "host_ips": list(c.unfinished.host_ips),
+                "truncated": c.unfinished.truncated,
+            },
         },
         "devices": [_device(d) for d in report.devices],
         "unmatched": [
