@@ -1,4 +1,4 @@
-"""ONVIF credentials the user supplies: from a password file, or per subnet in a config file. Never echoed."""
+"""User-supplied credentials: the ONVIF password file, the --config file, [[onvif]] entries. Never echoed."""
 
 from __future__ import annotations
 
@@ -58,8 +58,11 @@ def _entry(path: Path, number: int, item: Any) -> tuple[IPv4Network, OnvifCreden
     return network, OnvifCredentials(item["username"], password)
 
 
-def load_config(path: Path) -> list[tuple[IPv4Network, OnvifCredentials]]:
-    """`[[onvif]] network/username/password_file` entries from a TOML config file."""
+CONFIG_SECTIONS = frozenset({"onvif", "snmp"})
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The --config TOML file's tables (size-capped; only known sections)."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise CredentialError(f"config {path}: larger than {MAX_FILE_BYTES} bytes")
@@ -72,12 +75,23 @@ def load_config(path: Path) -> list[tuple[IPv4Network, OnvifCredentials]]:
         raise CredentialError(f"config {path}: not UTF-8 text") from None
     except OSError as exc:
         raise CredentialError(f"config {path}: {exc.strerror or exc}") from None
-    unknown = set(data) - {"onvif"}
+    unknown = set(data) - CONFIG_SECTIONS
     if unknown:
         raise CredentialError(f"config {path}: unknown section(s) {', '.join(sorted(unknown))}")
-    entries = data.get("onvif", [])
+    return data
+
+
+def config_entries(path: Path, data: dict[str, Any], section: str) -> list[Any]:
+    """The `[[section]]` array of tables (empty when absent)."""
+    entries = data.get(section, [])
     if not isinstance(entries, list):
-        raise CredentialError(f"config {path}: onvif must be an array of tables ([[onvif]])")
+        raise CredentialError(f"config {path}: {section} must be an array of tables ([[{section}]])")
+    return entries
+
+
+def load_config(path: Path) -> list[tuple[IPv4Network, OnvifCredentials]]:
+    """`[[onvif]] network/username/password_file` entries from a TOML config file."""
+    entries = config_entries(path, read_config(path), "onvif")
     return [_entry(path, n, item) for n, item in enumerate(entries, 1)]
 
 
