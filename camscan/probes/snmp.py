@@ -247,7 +247,7 @@ async def _walk_columns(
         walk.sent += 1
         indication, error_status, _index, var_binds = await hl.bulk_cmd(
             engine, auth, target, hl.ContextData(), 0, limits.max_repetitions,
-            *(hl.ObjectType(hl.ObjectIdentity(hl.ObjectName(state.last[c]))) for c in state.active),
+            *(hl.ObjectType(hl.ObjectIdentity(state.last[c])) for c in state.active),
             lookupMib=False,
         )  # fmt: skip
         if indication:
