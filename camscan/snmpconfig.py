@@ -283,9 +283,13 @@ def snmp_routers(
 
 def weak_protocol_warnings(routers: tuple[SnmpRouter, ...], config: Path) -> list[str]:
     """One warning line per entry that uses MD5 or DES (the CLI prints them; the scan goes on)."""
-    return [
-        f"{config}: [[snmp]] entry {r.entry}: {' and '.join(r.weak_protocols())} is weak; "
-        "prefer SHA-256 and AES where the router offers them"
-        for r in routers
-        if r.weak_protocols()
-    ]
+    lines = []
+    for router in routers:
+        weak = router.weak_protocols()
+        if weak:
+            verb = "are" if len(weak) > 1 else "is"
+            lines.append(
+                f"{config}: [[snmp]] entry {router.entry}: {' and '.join(weak)} {verb} weak; "
+                "prefer SHA-256 and AES where the router offers them"
+            )
+    return lines
