@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Root gets the namespace lab (real ARP, real MACs); anyone else gets the loopback lab.
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: setup demo test lint typecheck unit bench clean lab-down
+.PHONY: setup demo test lint typecheck unit bench clean lab-down snmpd
 
 setup: $(STAMP)
 
@@ -26,6 +26,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "camscan installed in $(VENV) ($$($(BIN)/camscan version))"
 
+# The SNMP tests read a real agent: Debian's snmpd, run by the tests inside their own namespaces (root).
+# Only the program is wanted: the system service the package starts is stopped and disabled again.
+snmpd:
+	@command -v snmpd >/dev/null || [ -x /usr/sbin/snmpd ] || { \
+		if [ "$(IS_ROOT)" = yes ] && command -v apt-get >/dev/null; then \
+			echo "installing snmpd (the real agent of the SNMP tests)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			{ apt-get install -y -qq snmpd >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq snmpd >/dev/null; }; } && \
+			{ systemctl disable --now snmpd >/dev/null 2>&1 || true; }; \
+		else echo "snmpd is not installed: the SNMP lab tests are skipped (they need root anyway)"; fi; }
+
 demo: setup
 	@bash scripts/demo.sh
 
@@ -38,7 +49,7 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest -q -m "not netns"
 
-test: setup
+test: setup snmpd
 	$(BIN)/ruff check camscan tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q

@@ -28,7 +28,7 @@ TYPE_INVALID = 2  # ipNetToPhysicalType / ipNetToMediaType invalid(2): the entry
 MAC_BYTES = 6
 
 Row = tuple[Sequence[int], bytes | int]
-Key = tuple[int, str]  # (ifIndex, dotted IPv4)
+Key = tuple[int, IPv4Address]  # (ifIndex, address)
 
 
 @dataclass(slots=True)
@@ -75,7 +75,7 @@ class NeighbourTable:
             return False
         table = self.physical if physical else self.media
         table.ipv4_rows += 1
-        if self.keep is not None and not self.keep(IPv4Address(key[1])):
+        if self.keep is not None and not self.keep(key[1]):
             return False
         if column in (PHYSICAL_TYPE, MEDIA_TYPE):
             if type(value) is not int:
@@ -99,7 +99,7 @@ class NeighbourTable:
         for table in (self.physical, self.media):
             for key in sorted(table.macs):
                 if key not in table.invalid:
-                    out.setdefault(key[1], table.macs[key])
+                    out.setdefault(str(key[1]), table.macs[key])
         return out
 
 
@@ -120,7 +120,7 @@ def _media_key(index: tuple[int, ...]) -> Key | None:
 def _key(if_index: int, octets: tuple[int, ...]) -> Key | None:
     if not 1 <= if_index <= MAX_IF_INDEX or not all(0 <= o <= 255 for o in octets):
         return None
-    return if_index, ".".join(map(str, octets))
+    return if_index, IPv4Address(bytes(octets))
 
 
 def unicast_mac(value: bytes | int) -> str | None:

@@ -16,6 +16,7 @@ from camscan.status import Status
 
 MAX_VALUE_BYTES = 64  # a MAC is 6; longer values are kept only long enough to be seen as not-a-MAC
 Column = tuple[int, ...]
+_SMALLER_PLEASE = frozenset({1, 5})  # error-status tooBig(1), genErr(5) (RFC 3416 section 3)
 _AgentKey = tuple[IPv4Address, int, "CommunityV2c | UserV3"]
 # Agent answers that mean "not with these credentials" (USM reports, RFC 3414 section 3.2).
 _REJECTED = frozenset(
@@ -242,11 +243,12 @@ async def _walk_columns(
 ) -> None:  # fmt: skip
     """GETBULK the columns side by side (one request carries all of them) until each leaves its subtree."""
     state = _Columns(list(columns), limits.max_rows)
+    repetitions = limits.max_repetitions
     while state.active:
         await ctx.limits.rate.acquire()
         walk.sent += 1
         indication, error_status, _index, var_binds = await hl.bulk_cmd(
-            engine, auth, target, hl.ContextData(), 0, limits.max_repetitions,
+            engine, auth, target, hl.ContextData(), 0, repetitions,
             *(hl.ObjectType(hl.ObjectIdentity(state.last[c])) for c in state.active),
             lookupMib=False,
         )  # fmt: skip
@@ -254,6 +256,11 @@ async def _walk_columns(
             raise _indication_stop(indication, walk.agent, limits)
         walk.received += 1
         if error_status:
+            # Net-SNMP answers genErr to a GETBULK that runs past the end of a restricted view, other agents
+            # tooBig: ask again for fewer rows (at most log2(max_repetitions) more requests)
+            if int(error_status) in _SMALLER_PLEASE and repetitions > 1:
+                repetitions //= 2
+                continue
             raise _Stop(Status.PROTOCOL_ERROR, f"the agent answered error-status {_pretty(error_status)}")
         state.take(var_binds, walk.table)
 
