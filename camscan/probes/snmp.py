@@ -27,13 +27,18 @@ _REJECTED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class SnmpLimits:
-    """Bounds on what one call may spend on the routers."""
+    """What one call may spend; routers are walked side by side, so a call lasts about router_time."""
 
     request_timeout: float = 1.5  # wait for one answer
     retries: int = 1  # resends of an unanswered request (so 2 tries)
     router_time: float = 60.0  # everything done to one router, both tables
     max_rows: int = 65_536  # entries read per table column from one router; past it: too-large
     max_repetitions: int = 50  # GETBULK rows per column per request (Net-SNMP answers 100 values at most)
+
+    @property
+    def request_bound(self) -> float:
+        """Wall-clock seconds one request may take, resends included."""
+        return (self.retries + 1) * self.request_timeout + 0.25
 
     @classmethod
     def from_context(cls, ctx: ScanContext) -> SnmpLimits:
@@ -247,11 +252,16 @@ async def _walk_columns(
     while state.active:
         await ctx.limits.rate.acquire()
         walk.sent += 1
-        indication, error_status, _index, var_binds = await hl.bulk_cmd(
-            engine, auth, target, hl.ContextData(), 0, repetitions,
-            *(hl.ObjectType(hl.ObjectIdentity(state.last[c])) for c in state.active),
-            lookupMib=False,
-        )  # fmt: skip
+        try:
+            # pysnmp counts timeouts in timer ticks, which stretch while the loop is busy: bound by the clock
+            async with asyncio.timeout(limits.request_bound):
+                indication, error_status, _index, var_binds = await hl.bulk_cmd(
+                    engine, auth, target, hl.ContextData(), 0, repetitions,
+                    *(hl.ObjectType(hl.ObjectIdentity(state.last[c])) for c in state.active),
+                    lookupMib=False,
+                )  # fmt: skip
+        except TimeoutError:
+            indication = "RequestTimedOut"
         if indication:
             raise _indication_stop(indication, walk.agent, limits)
         walk.received += 1
@@ -290,7 +300,7 @@ def _plain(value: Any) -> bytes | int:
 
 
 def _indication_stop(indication: Any, agent: _Agent, limits: SnmpLimits) -> _Stop:
-    kind = type(indication).__name__
+    kind = indication if isinstance(indication, str) else type(indication).__name__
     if kind == "RequestTimedOut":
         tries = limits.retries + 1
         return _Stop(
