@@ -140,9 +140,9 @@ class _Entry:
 
     path: Path
     number: int
-    item: Mapping[str, Any]
-    allow_readable: bool
-    environ: Mapping[str, str]
+    item: Mapping[str, Any] = field(repr=False)  # may hold a secret written inline by mistake
+    allow_readable: bool = False
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def where(self) -> str:
