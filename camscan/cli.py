@@ -25,18 +25,25 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from camscan import __version__
-from camscan.context import DEFAULT_PORTS, Timeouts
+from camscan import __version__, defaults
+from camscan.context import Timeouts
 from camscan.credentials import CredentialError, onvif_credentials
 from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB, FingerprintError, self_test
 from camscan.lab.cli import lab_app
 from camscan.models import Report
-from camscan.options import OptionError, parse_discovery, parse_port_map, parse_ports, read_mac_file
-from camscan.probes import SEGMENT_PROBES
+from camscan.options import (
+    DISCOVERY_PROTOCOLS,
+    OptionError,
+    parse_discovery,
+    parse_port_map,
+    parse_ports,
+    read_mac_file,
+)
 from camscan.report import render_csv, render_json, render_table, write_atomic
-from camscan.targets import DEFAULT_MAX_HOSTS, TargetError, parse_targets
+from camscan.snmpconfig import SnmpRouter, snmp_routers, weak_protocol_warnings
+from camscan.targets import TargetError, parse_targets
 from camscan.vendors import VendorDB, VendorError
 from camscan.watchlist import Watchlist, WatchlistError, select
 
@@ -180,25 +187,53 @@ def scan(
         list[Path] | None,
         typer.Option("--fingerprints", help="Folder of your own fingerprint files (repeat)."),
     ] = None,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Pacing preset: gentle (fragile systems), normal, fast. Options below override it."
+        ),
+    ] = defaults.DEFAULT_PROFILE,
     rate: Annotated[
-        float, typer.Option(help="New connections/packets per second, at most.", min=1, max=50000)
-    ] = 2000,
+        float | None,
+        typer.Option(
+            help="Packets (connects, pings, datagrams) per second, at most.", min=1, max=defaults.MAX_RATE
+        ),
+    ] = None,
     concurrency: Annotated[
-        int, typer.Option(help="Connections open at once, at most.", min=1, max=4096)
-    ] = 256,
-    per_host: Annotated[int, typer.Option(help="Connections to one host at once.", min=1, max=16)] = 1,
-    connect_timeout: Annotated[float, typer.Option(help="Seconds for one TCP connect.", min=0.05)] = 1.5,
-    probe_timeout: Annotated[float, typer.Option(help="Seconds for one probe of one port.", min=0.1)] = 3.0,
+        int | None,
+        typer.Option(help="Connections open at once, at most.", min=16, max=defaults.MAX_CONCURRENCY),
+    ] = None,
+    per_host: Annotated[
+        int | None, typer.Option(help="Probe connections to one host at once.", min=1, max=16)
+    ] = None,
+    connect_timeout: Annotated[
+        float | None, typer.Option(help="Seconds for one TCP connect of a live host.", min=0.05)
+    ] = None,
+    probe_timeout: Annotated[
+        float | None, typer.Option(help="Seconds for one probe of one port.", min=0.1)
+    ] = None,
     host_timeout: Annotated[
-        float, typer.Option(help="Seconds for everything done to one host.", min=0.1)
-    ] = 6.0,
-    deadline: Annotated[float, typer.Option(help="Seconds for the whole scan.", min=1)] = 600.0,
+        float | None, typer.Option(help="Seconds for everything done to one host.", min=0.1)
+    ] = None,
+    deadline: Annotated[
+        float, typer.Option(help="Seconds for the whole scan.", min=1)
+    ] = defaults.SCAN_DEADLINE,
+    exclude: Annotated[
+        str | None, typer.Option(help="Addresses, CIDRs or ranges to leave out, comma-separated.")
+    ] = None,
+    exclude_file: Annotated[
+        Path | None, typer.Option(help="File of addresses, CIDRs or ranges to leave out (one a line).")
+    ] = None,
+    ping_ports: Annotated[
+        str | None, typer.Option(help="TCP ping ports for addresses ARP cannot settle ('' for none).")
+    ] = None,
+    icmp: Annotated[bool, typer.Option(help="ICMP echo for addresses ARP cannot settle.")] = True,
     allow_public: Annotated[
         bool, typer.Option(help="Allow globally routable targets (with permission!).")
     ] = False,
     max_hosts: Annotated[
         int, typer.Option(help="Refuse target sets larger than this.", min=1)
-    ] = DEFAULT_MAX_HOSTS,
+    ] = defaults.MAX_HOSTS,
     port_map: Annotated[
         str | None,
         typer.Option(help="Connect to other ports than the logical ones, e.g. 80=10080 (labs, NAT)."),
@@ -230,8 +265,14 @@ def scan(
         Path | None, typer.Option(help="File whose first line is the ONVIF password.")
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="TOML config with per-subnet ONVIF credentials ([[onvif]] entries).")
+        Path | None,
+        typer.Option(
+            help="TOML config: per-subnet ONVIF credentials ([[onvif]]) and SNMP routers ([[snmp]])."
+        ),
     ] = None,
+    allow_readable_secrets: Annotated[
+        bool, typer.Option(help="Accept secret files that others can read (refused by default, as ssh does).")
+    ] = False,
     table: Annotated[
         bool | None, typer.Option(help="Print the device table (default: when on a terminal).")
     ] = None,
@@ -245,33 +286,48 @@ def scan(
     Exit 0 finished and nothing watchlisted, 1 something watchlisted, 2 bad input, 3 failed, 4 did not finish.
     """
     with bad_input():
-        target_set = parse_targets(targets, allow_public=allow_public, max_hosts=max_hosts)
-        port_list = parse_ports(ports) if ports else DEFAULT_PORTS
-        mapping = parse_port_map(port_map) if port_map else {}
-        mac_table = read_mac_file(macs) if macs else {}
-        protocols = parse_discovery(discovery) if discovery is not None else tuple(SEGMENT_PROBES)
-        credentials = onvif_credentials(onvif_user, onvif_password_file, config)
+        pace = defaults.PROFILES.get(profile)
+        if pace is None:
+            raise OptionError(f"--profile: {profile!r} is not one of {', '.join(defaults.PROFILES)}")
+        excludes = [x for x in (exclude or "").split(",") if x.strip()]
+        if exclude_file is not None:
+            excludes.append(f"@{exclude_file}")
+        target_set = parse_targets(targets, allow_public=allow_public, max_hosts=max_hosts, exclude=excludes)
+        opts = ScanOptions(
+            targets=target_set,
+            ports=parse_ports(ports) if ports else defaults.PORTS,
+            ping_ports=parse_ports(ping_ports, "--ping-ports", empty_ok=True)
+            if ping_ports is not None
+            else defaults.PING_PORTS,
+            interface=interface,
+            profile=pace.name,
+            rate=rate or pace.rate,
+            concurrency=concurrency or pace.concurrency,
+            per_host=per_host or pace.per_host,
+            sweep_per_host=pace.sweep_per_host,
+            timeouts=Timeouts(
+                connect=connect_timeout or pace.connect,
+                probe=probe_timeout or pace.probe,
+                host=host_timeout or pace.host,
+                scan=deadline,
+            ),
+            port_map=parse_port_map(port_map) if port_map else {},
+            macs=read_mac_file(macs) if macs else {},
+            arp=arp,
+            icmp=icmp,
+            multicast=multicast,
+            unicast_discovery=unicast_discovery,
+            discovery=parse_discovery(discovery) if discovery is not None else DISCOVERY_PROTOCOLS,
+            discovery_wait=discovery_wait,
+            onvif=onvif,
+            onvif_credentials=onvif_credentials(onvif_user, onvif_password_file, config),
+        )
+        routers = snmp_routers(config, allow_readable_secrets=allow_readable_secrets)
         vendors = VendorDB.builtin()
         lists = select(watchlist or [], vendors)
         db = load_fingerprints(fingerprints or [], vendors)
-    opts = ScanOptions(
-        targets=target_set,
-        ports=port_list,
-        interface=interface,
-        rate=rate,
-        concurrency=concurrency,
-        per_host=per_host,
-        timeouts=Timeouts(connect=connect_timeout, probe=probe_timeout, host=host_timeout, scan=deadline),
-        port_map=mapping,
-        macs=mac_table,
-        arp=arp,
-        multicast=multicast,
-        unicast_discovery=unicast_discovery,
-        discovery=protocols,
-        discovery_wait=discovery_wait,
-        onvif=onvif,
-        onvif_credentials=credentials,
-    )
+    for line in weak_protocol_warnings(routers, config) if config else ():
+        err.print(f"camscan: warning: {escape(line)}", highlight=False, soft_wrap=True)
     know = Knowledge(fingerprints=db, vendors=vendors, watchlists=lists)
     to_stdout = "-" in (json_out, csv_out)
     show_progress = (not quiet) and (progress if progress is not None else err.is_terminal)
@@ -281,7 +337,7 @@ def scan(
     show_table = (not quiet) and (table if table is not None else (out.is_terminal and not to_stdout))
     with stop_on_signals() as stop:
         try:
-            report = _run(opts, know, stop, show_progress)
+            report = _run(opts, know, stop, show_progress, routers)
             _write_outputs(report, json_out, csv_out)
         except Aborted as exc:
             fail(f"aborted by a second {exc.signame}: no report written", EXIT_FAILED)
@@ -297,13 +353,15 @@ def scan(
     raise typer.Exit(EXIT_CLEAN if report.complete else EXIT_INCOMPLETE)
 
 
-def _run(opts: ScanOptions, know: Knowledge, stop: Stop, show_progress: bool) -> Report:
+def _run(
+    opts: ScanOptions, know: Knowledge, stop: Stop, show_progress: bool, routers: Sequence[SnmpRouter]
+) -> Report:
     """Run the scan (with a progress bar when asked); a failure of the scan itself exits 3 with one line."""
     try:
         if show_progress:
             with Progress(*progress_columns(), console=err, transient=True) as bar:
-                return asyncio.run(run_scan(opts, know, RichProgress(bar), stop=stop))
-        return asyncio.run(run_scan(opts, know, stop=stop))
+                return asyncio.run(run_scan(opts, know, RichProgress(bar), stop=stop, snmp_routers=routers))
+        return asyncio.run(run_scan(opts, know, stop=stop, snmp_routers=routers))
     except Exception as exc:  # exit 1 means "watchlisted": a crash must never look like a finding
         fail(f"scan failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
 

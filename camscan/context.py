@@ -8,32 +8,34 @@ from ipaddress import IPv4Address, IPv4Network
 
 import httpx
 
+from camscan import defaults
 from camscan.limits import Limits
 
-DEFAULT_PORTS: tuple[int, ...] = (80, 443, 554, 8000, 8080, 8443, 37777, 2020, 8899, 8554)
-HTTP_PORTS = frozenset({80, 8080, 8000, 2020, 8899, 8081, 8888})
-HTTPS_PORTS = frozenset({443, 8443})
-RTSP_PORTS = frozenset({554, 8554})
+DEFAULT_PORTS = defaults.PORTS
+HTTP_PORTS = defaults.HTTP_PORTS
+HTTPS_PORTS = defaults.HTTPS_PORTS
+RTSP_PORTS = defaults.RTSP_PORTS
 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """Seconds allowed for each stage."""
 
-    connect: float = 1.5  # one TCP connect during discovery
-    probe: float = 3.0  # one whole probe of one port (connect, send, read)
-    host: float = 8.0  # everything done to one host
-    scan: float = 300.0  # the whole scan
+    connect: float = defaults.CONNECT_TIMEOUT  # one TCP connect of a live host's port sweep
+    probe: float = defaults.PROBE_TIMEOUT  # one whole probe of one port (connect, send, read)
+    host: float = defaults.HOST_TIMEOUT  # everything done to one host
+    scan: float = defaults.SCAN_DEADLINE  # the whole scan
+    ping: float = defaults.PING_TIMEOUT  # one TCP ping (a single SYN: below the kernel's first retransmit)
 
 
 @dataclass(frozen=True, slots=True)
 class Caps:
     """Byte limits for anything read from the network."""
 
-    body: int = 64 * 1024  # HTTP body bytes kept
-    header: int = 16 * 1024  # HTTP / RTSP header block
-    rtsp: int = 16 * 1024  # whole RTSP response
-    banner: int = 4096  # raw TCP banner
+    body: int = defaults.BODY_CAP  # HTTP body bytes kept
+    header: int = defaults.HEADER_CAP  # HTTP / RTSP header block
+    rtsp: int = defaults.RTSP_CAP  # whole RTSP response
+    banner: int = defaults.BANNER_CAP  # raw TCP banner
 
 
 @dataclass(slots=True)

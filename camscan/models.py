@@ -21,7 +21,7 @@ DEVICE_TYPES = SURVEILLANCE_TYPES | frozenset(
 )
 
 MacSource = Literal[
-    "arp", "neighbours", "file", "wsdiscovery", "onvif", "sadp", "dhip", "dvrip", "mdns", "ssdp"
+    "arp", "neighbours", "snmp", "file", "wsdiscovery", "onvif", "sadp", "dhip", "dvrip", "mdns", "ssdp"
 ]  # fmt: skip
 
 
@@ -103,6 +103,8 @@ class Host:
     mac_source: MacSource | None = None
     open_ports: tuple[int, ...] = ()
     hostname: str | None = None
+    mac_router: str | None = None  # the router whose ARP table (SNMP) gave the MAC
+    found_by: tuple[str, ...] = ()  # how it answered: "arp", "icmp", "tcp", "wsdiscovery"...
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,8 @@ class Device:
     watchlist: tuple[WatchlistHit, ...]
     evidence: tuple[Evidence, ...]
     probes: tuple[ProbeResult, ...] = ()
+    mac_router: str | None = None
+    found_by: tuple[str, ...] = ()
 
     @property
     def watchlisted(self) -> bool:
@@ -177,6 +181,22 @@ class Coverage:
 
 
 @dataclass(frozen=True, slots=True)
+class LivenessSummary:
+    """How addresses that ARP could not settle were asked whether they are there, and what answered."""
+
+    addresses: int = 0  # addresses asked
+    settled: int = 0  # addresses whose checks all ended
+    icmp: str = "off"  # "raw", "unprivileged", "off", or "unavailable: why"
+    ping_ports: tuple[int, ...] = ()
+    pings: int = 0  # TCP SYNs sent
+    ping_answers: int = 0  # SYN-ACK or RST
+    echo_sent: int = 0
+    echo_replies: int = 0
+    unreachable: int = 0  # pings the network refused
+    found_by: Mapping[str, int] = field(default_factory=dict)  # live hosts by the ways they answered
+
+
+@dataclass(frozen=True, slots=True)
 class ScanInfo:
     """When, what and how the scan ran."""
 
@@ -191,6 +211,7 @@ class ScanInfo:
     discovery: tuple[Mapping[str, object], ...] = ()  # per segment probe: status, hosts heard, datagrams
     segments: tuple[str, ...] = ()  # "iface network" multicast went out on
     timing: Mapping[str, object] = field(default_factory=dict)
+    liveness: LivenessSummary = field(default_factory=LivenessSummary)
 
 
 @dataclass(frozen=True, slots=True)

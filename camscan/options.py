@@ -1,10 +1,44 @@
-"""Parse the scan options that are more than a number: port lists, port maps and MAC files."""
+"""What the user chose for a scan (ScanOptions), and the parsers for options that are more than a number."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from pathlib import Path
 
-from camscan import oui
+from camscan import defaults, oui
+from camscan.context import OnvifCredentials, Timeouts
+from camscan.targets import TargetSet
+
+DISCOVERY_PROTOCOLS = ("wsdiscovery", "sadp", "dhip", "dvrip", "mdns", "ssdp")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """Everything the user chose for one scan."""
+
+    targets: TargetSet
+    ports: tuple[int, ...] = defaults.PORTS
+    ping_ports: tuple[int, ...] = defaults.PING_PORTS
+    interface: str | None = None
+    profile: str = defaults.DEFAULT_PROFILE
+    rate: float = defaults.PROFILES[defaults.DEFAULT_PROFILE].rate
+    concurrency: int = defaults.PROFILES[defaults.DEFAULT_PROFILE].concurrency
+    per_host: int = defaults.PROFILES[defaults.DEFAULT_PROFILE].per_host
+    sweep_per_host: int = defaults.PROFILES[defaults.DEFAULT_PROFILE].sweep_per_host
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    port_map: Mapping[int, int] = field(default_factory=dict)
+    macs: Mapping[str, str] = field(default_factory=dict)  # ip -> mac from a user file
+    arp: bool = True
+    icmp: bool = True
+    multicast: bool = True
+    unicast_discovery: bool = True  # WS-Discovery/SADP/DHIP/DVRIP/SSDP requests to every address reached
+    discovery: tuple[str, ...] = DISCOVERY_PROTOCOLS  # discovery protocols to run
+    discovery_wait: float = defaults.DISCOVERY_WAIT  # seconds to listen after the last discovery datagram
+    onvif: bool = True
+    onvif_credentials: tuple[tuple[IPv4Network, OnvifCredentials], ...] = ()
+
 
 MAX_MAC_FILE_BYTES = 8 * 1024 * 1024
 
@@ -23,7 +57,7 @@ def _port(text: str, what: str) -> int:
     return port
 
 
-def parse_ports(text: str) -> tuple[int, ...]:
+def parse_ports(text: str, what: str = "--ports", *, empty_ok: bool = False) -> tuple[int, ...]:
     """'80,443,8000-8010' -> sorted unique ports."""
     ports: set[int] = set()
     for part in (p.strip() for p in text.split(",")):
@@ -31,27 +65,28 @@ def parse_ports(text: str) -> tuple[int, ...]:
             continue
         if "-" in part:
             lo_text, _, hi_text = part.partition("-")
-            lo, hi = _port(lo_text, "--ports"), _port(hi_text, "--ports")
+            lo, hi = _port(lo_text, what), _port(hi_text, what)
             if hi < lo:
-                raise OptionError(f"--ports: range {part!r} ends before it starts")
+                raise OptionError(f"{what}: range {part!r} ends before it starts")
             ports.update(range(lo, hi + 1))
         else:
-            ports.add(_port(part, "--ports"))
-    if not ports:
-        raise OptionError("--ports: no ports given")
+            ports.add(_port(part, what))
+    if not ports and not empty_ok:
+        raise OptionError(f"{what}: no ports given")
     if len(ports) > 1024:
-        raise OptionError(f"--ports: {len(ports)} ports is more than the 1024 a camera inventory needs")
+        raise OptionError(f"{what}: {len(ports)} ports is more than the 1024 a camera inventory needs")
     return tuple(sorted(ports))
 
 
 def parse_discovery(text: str) -> tuple[str, ...]:
-    """'wsdiscovery,sadp' -> the discovery protocols to run ('' or 'none' -> none)."""
-    from camscan.probes import SEGMENT_PROBES
-
+    """'wsdiscovery,sadp' -> the discovery protocols to run ('' or 'none' -> none, 'all' -> all)."""
     names = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip() and p.strip() != "none"))
-    unknown = [n for n in names if n not in SEGMENT_PROBES]
+    if names == ("all",):
+        return DISCOVERY_PROTOCOLS
+    unknown = [n for n in names if n not in DISCOVERY_PROTOCOLS]
     if unknown:
-        raise OptionError(f"--discovery: unknown protocol {unknown[0]!r}; known: {', '.join(SEGMENT_PROBES)}")
+        known = ", ".join(DISCOVERY_PROTOCOLS)
+        raise OptionError(f"--discovery: unknown protocol {unknown[0]!r}; known: {known}, all, none")
     return names
 
 

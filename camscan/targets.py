@@ -42,6 +42,7 @@ class TargetSet:
 
     specs: tuple[str, ...]
     intervals: tuple[tuple[int, int], ...]
+    excluded: tuple[str, ...] = ()  # the --exclude specs, for the report
 
     @property
     def count(self) -> int:
@@ -66,10 +67,14 @@ class TargetSet:
         return at >= 0 and self.intervals[at][0] <= value <= self.intervals[at][1]
 
     def addresses(self) -> Iterable[str]:
-        """Every address to scan, ascending."""
+        """Every address to scan, ascending, one at a time (a /16 is never held in memory)."""
         for lo, hi in self.intervals:
             for value in range(lo, hi + 1):
                 yield str(IPv4Address(value))
+
+    def without(self, holes: Iterable[tuple[int, int]]) -> TargetSet:
+        """The same targets with the given inclusive intervals taken out."""
+        return TargetSet(self.specs, subtract(self.intervals, holes), self.excluded)
 
 
 def _interval(net: IPv4Network, from_cidr: bool) -> tuple[int, int]:
@@ -88,6 +93,27 @@ def _merge(intervals: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
         else:
             merged.append((lo, hi))
     return tuple(merged)
+
+
+def subtract(
+    intervals: Iterable[tuple[int, int]], holes: Iterable[tuple[int, int]]
+) -> tuple[tuple[int, int], ...]:
+    """Inclusive intervals minus inclusive holes (both in any order), merged and ascending."""
+    out: list[tuple[int, int]] = []
+    cuts = _merge(list(holes))
+    for lo, hi in _merge(list(intervals)):
+        start = lo
+        for cut_lo, cut_hi in cuts:
+            if cut_hi < start or cut_lo > hi:
+                continue
+            if cut_lo > start:
+                out.append((start, cut_lo - 1))
+            start = max(start, cut_hi + 1)
+            if start > hi:
+                break
+        if start <= hi:
+            out.append((start, hi))
+    return tuple(out)
 
 
 def _system_resolver(name: str) -> list[str]:
@@ -199,31 +225,54 @@ def _scope_error(net: IPv4Network, spec: str, allow_public: bool) -> str | None:
     )
 
 
+def _expand(specs: Sequence[str], what: str) -> list[str]:
+    expanded: list[str] = []
+    for raw in specs:
+        spec = raw.strip()
+        if not spec:
+            raise TargetError(f"empty {what}")
+        expanded.extend(_read_file(spec) if spec.startswith("@") else [spec])
+    return expanded
+
+
+def parse_excludes(specs: Sequence[str], resolve: Resolver | None = None) -> tuple[tuple[int, int], ...]:
+    """Addresses, CIDRs, ranges, host names or @files to leave out (nmap's --exclude); never scope-checked."""
+    resolve = resolve or _system_resolver
+    holes: list[tuple[int, int]] = []
+    for spec in _expand(specs, "exclude"):
+        for net in _parse_one(spec, resolve):
+            # An excluded CIDR takes its network and broadcast addresses with it.
+            holes.append(_interval(net, from_cidr=False))
+    return _merge(holes)
+
+
 def parse_targets(
     specs: Sequence[str],
     *,
     allow_public: bool = False,
     max_hosts: int = DEFAULT_MAX_HOSTS,
     resolve: Resolver | None = None,
+    exclude: Sequence[str] = (),
 ) -> TargetSet:
-    """Parse and check every spec; raise TargetError (one line) on the first bad one."""
+    """Parse and check every spec, minus the excluded ones; TargetError (one line) on the first bad one."""
     resolve = resolve or _system_resolver
     if not specs:
         raise TargetError("no targets given")
-    expanded: list[str] = []
-    for raw in specs:
-        spec = raw.strip()
-        if not spec:
-            raise TargetError("empty target")
-        expanded.extend(_read_file(spec) if spec.startswith("@") else [spec])
     intervals: list[tuple[int, int]] = []
-    for spec in expanded:
+    for spec in _expand(specs, "target"):
         for net in _parse_one(spec, resolve):
             problem = _scope_error(net, spec, allow_public)
             if problem:
                 raise TargetError(problem)
             intervals.append(_interval(net, from_cidr="/" in spec))
-    result = TargetSet(specs=tuple(s.strip() for s in specs), intervals=_merge(intervals))
+    holes = parse_excludes(exclude, resolve) if exclude else ()
+    result = TargetSet(
+        specs=tuple(s.strip() for s in specs),
+        intervals=subtract(intervals, holes),
+        excluded=tuple(e.strip() for e in exclude),
+    )
+    if not result.intervals:
+        raise TargetError("every target address is excluded: nothing to scan")
     if result.count > max_hosts:
         raise TargetError(
             f"targets cover {result.count} addresses, more than the cap of {max_hosts}; "

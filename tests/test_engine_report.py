@@ -11,10 +11,11 @@ from rich.progress import Progress
 
 from camscan.cli import RichProgress, progress_columns
 from camscan.context import Timeouts
-from camscan.engine import Knowledge, ScanOptions, Stop, _ranges, run_scan
+from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB
 from camscan.options import parse_port_map
+from camscan.report.build import ranges
 from camscan.targets import parse_targets
 from camscan.vendors import VendorDB
 from camscan.watchlist import select
@@ -48,18 +49,18 @@ class Recorder(EngineProgress):
         self.statuses.append(text)
 
 
-def test_ranges_collapse_consecutive_addresses() -> None:
-    values = [167772161, 167772162, 167772163, 167772170, 167772172, 167772173]
-    assert _ranges(values) == ["10.0.0.1-10.0.0.3", "10.0.0.10", "10.0.0.12-10.0.0.13"]
-    assert _ranges([]) == []
+def test_ranges_name_first_and_last_address() -> None:
+    intervals = [(167772161, 167772163), (167772170, 167772170), (167772172, 167772173)]
+    assert ranges(intervals) == ["10.0.0.1-10.0.0.3", "10.0.0.10", "10.0.0.12-10.0.0.13"]
+    assert ranges([]) == []
 
 
 def test_progress_names_hosts_found_and_addresses_left(loopback_lab: dict[str, Any]) -> None:
     rec = Recorder()
     report = asyncio.run(run_scan(options(loopback_lab, 8, discovery=()), knowledge(), rec))
     assert report.complete
-    assert [name for name, _ in rec.stages] == ["discovery", "probing"]
-    assert rec.statuses[-1] == "8 hosts found, 0 addresses left"
+    assert [name for name, _ in rec.stages] == ["scanning", "probing"]
+    assert rec.statuses[-1] == "8 hosts found, 8 probed, 0 addresses left"
 
 
 def test_rich_progress_shows_found_left_and_eta() -> None:

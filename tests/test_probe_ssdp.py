@@ -161,8 +161,8 @@ class CountingRate:
     def __init__(self) -> None:
         self.count = 0
 
-    async def acquire(self) -> None:
-        self.count += 1
+    async def acquire(self, n: int = 1, *, urgent: bool = False) -> None:
+        self.count += n
 
 
 @asynccontextmanager

@@ -7,13 +7,14 @@ import ipaddress
 import socket
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from ipaddress import IPv4Network
 
 NEEDS_PRIVILEGE = "needs root or CAP_NET_RAW"
 MIN_TIMEOUT = 0.5  # macvlan peers answer up to ~0.45 s after the first request
 _RTF_UP = 0x1
 _CHUNK = 4096  # addresses per srp call
+TRIES = 2  # an address is asked once more when the first request got no answer
 _RTF_GATEWAY = 0x2
 
 
@@ -97,9 +98,15 @@ def _collapsed(pieces: list[tuple[IPv4Network, str]]) -> list[tuple[IPv4Network,
 
 
 def _sweep(
-    networks: Sequence[tuple[IPv4Network, str]], timeout: float, rate: float, stop: threading.Event
+    networks: Sequence[tuple[IPv4Network, str]],
+    timeout: float,
+    rate: float,
+    stop: threading.Event,
+    on_pass: Callable[[dict[str, str]], None] | None = None,
 ) -> dict[str, str]:
-    """Blocking scapy srp per interface; runs in a worker thread and stops between chunks when asked."""
+    """Blocking scapy srp per interface; runs in a worker thread and stops between chunks when asked.
+
+    `on_pass` (called from this thread) gets the new answers after each pass over a chunk."""
     from scapy.layers.l2 import ARP, Ether
     from scapy.sendrecv import srp
 
@@ -112,30 +119,53 @@ def _sweep(
     for dev, hosts in by_iface.items():
         # Chunks bound scapy's bookkeeping (it keeps every sent packet) on a /16.
         for first in range(0, len(hosts), _CHUNK):
-            if stop.is_set():
-                return found
+            # A request or its answer can be lost (a switch's broadcast queue, a busy host): like arp-scan,
+            # ask the silent addresses again before calling them absent.
             chunk = hosts[first : first + _CHUNK]
-            asked = set(chunk)
-            packets = Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=chunk)
-            # No BPF filter (it would need libpcap): srp matches replies to requests in Python.
-            answered, _ = srp(packets, iface=dev, timeout=timeout, inter=1.0 / rate, verbose=0)
-            for _sent, reply in answered:
-                ip, mac = reply[ARP].psrc, str(reply[ARP].hwsrc).lower()
-                if ip in asked:
-                    found.setdefault(ip, mac)
+            for _ in range(TRIES):
+                if stop.is_set():
+                    return found
+                asked = {ip for ip in chunk if ip not in found}
+                if not asked:
+                    break
+                packets = Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=sorted(asked, key=_numeric))
+                # No BPF filter (it would need libpcap): srp matches replies to requests in Python.
+                answered, _ = srp(packets, iface=dev, timeout=timeout, inter=1.0 / rate, verbose=0)
+                new: dict[str, str] = {}
+                for _sent, reply in answered:
+                    ip, mac = reply[ARP].psrc, str(reply[ARP].hwsrc).lower()
+                    if ip in asked and ip not in found:
+                        found[ip] = new[ip] = mac
+                if on_pass is not None and new:
+                    on_pass(new)
     return found
 
 
+def _numeric(ip: str) -> int:
+    return int(ipaddress.IPv4Address(ip))
+
+
 async def arp_sweep(
-    networks: Sequence[tuple[IPv4Network, str]], timeout: float = 0.6, rate: float = 2000
+    networks: Sequence[tuple[IPv4Network, str]],
+    timeout: float = 0.6,
+    rate: float = 2000,
+    on_pass: Callable[[dict[str, str]], None] | None = None,
 ) -> dict[str, str]:
-    """ip -> mac for every address of the given on-link networks that answered an ARP request."""
+    """ip -> mac for every address of the given on-link networks that answered an ARP request.
+
+    `on_pass` is called on the event loop with each pass's new answers, before the sweep as a whole ends."""
     if not networks:
         return {}
     if rate <= 0:
         raise ValueError("rate must be positive")
     stop = threading.Event()
+    loop = asyncio.get_running_loop()
+
+    def report(new: dict[str, str]) -> None:
+        if on_pass is not None:
+            loop.call_soon_threadsafe(on_pass, new)
+
     try:
-        return await asyncio.to_thread(_sweep, networks, max(timeout, MIN_TIMEOUT), rate, stop)
+        return await asyncio.to_thread(_sweep, networks, max(timeout, MIN_TIMEOUT), rate, stop, report)
     finally:
         stop.set()  # cancelled (deadline, signal): the thread ends after its current chunk

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import httpx
 
-from camscan import __version__
+from camscan import defaults
 from camscan.context import HTTPS_PORTS, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.http import decode_body, extract_title, realms
@@ -21,7 +21,7 @@ from camscan.probes.tcp import short_error, status_for_error
 from camscan.probes.tls import peer_observations
 from camscan.status import Status
 
-USER_AGENT = f"camscan/{__version__} (inventory scan; no login)"
+USER_AGENT = defaults.USER_AGENT
 # identity: a compressed body could expand far past the cap before we see it.
 # close: one request per connection, nothing left open on the device.
 REQUEST_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "close"}
@@ -168,6 +168,7 @@ class HttpProbe:
             status, error, location = await _guarded(ctx, base, obs, deadline)
             target = redirect_target(base, location) if location else None
             if target is not None:
+                await ctx.limits.rate.acquire(urgent=True)  # the redirect opens a connection of its own
                 followed, why, _ = await _guarded(ctx, target, obs, deadline)
                 if followed is not Status.OK:
                     error = f"redirect to {target.url()}: {why or followed.value}"

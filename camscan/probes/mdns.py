@@ -202,6 +202,8 @@ class MdnsProbe:
         self.service_types = tuple(service_types)
         self._live: _Run | None = None
         self._started = time.monotonic()
+        # Set by a caller that wants the browse to go on past `wait` until it says so (the whole sweep).
+        self.hold: asyncio.Event | None = None
 
     def partial(self) -> SegmentResult:
         """What a browse cut short (the scan deadline or a signal) had resolved by then."""
@@ -278,6 +280,9 @@ class MdnsProbe:
         browser = AsyncServiceBrowser(azc.zeroconf, list(self.service_types), handlers=[run.on_change])
         try:
             await asyncio.sleep(wait)
+            if self.hold is not None:
+                await self.hold.wait()
+                run.deadline = time.monotonic() + RESOLVE_GRACE
         finally:
             await browser.async_cancel()
         try:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from camscan import __version__
+from camscan import defaults
 from camscan.context import OnvifCredentials, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.soap import SoapParseError, parse_device_information, parse_fault
@@ -23,7 +23,7 @@ from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
 from camscan.status import Status
 
-USER_AGENT = f"camscan/{__version__} (inventory scan)"
+USER_AGENT = defaults.USER_AGENT
 DEFAULT_PATH = "/onvif/device_service"
 MAX_XADDR = 1024
 INFO_FIELDS = {

@@ -12,7 +12,7 @@ from typing import ClassVar
 import httpx
 
 from camscan.context import ScanContext
-from camscan.models import Observation, Segment, SegmentResult
+from camscan.models import Observation, ProbeResult, Segment, SegmentResult
 from camscan.parse.upnp import (
     SSDP_GROUP,
     SSDP_PORT,
@@ -25,6 +25,7 @@ from camscan.parse.upnp import (
 from camscan.probes.body import read_capped
 from camscan.probes.http import REQUEST_HEADERS
 from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject
+from camscan.status import Status
 
 SEARCH_TARGETS: tuple[str, ...] = ("ssdp:all", "upnp:rootdevice")
 SEARCH_MX = 1  # devices spread their answers over MX seconds; the scan's `wait` covers that
@@ -155,11 +156,22 @@ async def read_descriptions(
     return fetches.found, fetches.text()
 
 
+async def describe(ctx: ScanContext, ip: str, url: httpx.URL) -> ProbeResult:
+    """Read one device description from the replying host's own address, as a probe result of that host."""
+    start = time.monotonic()
+    fetches = _Fetches(ctx)
+    await fetches.fetch(ip, url)
+    found = tuple(fetches.found.get(ip, ()))
+    status = Status.OK if found else Status.PROTOCOL_ERROR
+    return ProbeResult("ssdp", ip, url.port or 80, status, found, fetches.text(), time.monotonic() - start)
+
+
 class SsdpProbe(DatagramProbe):
     """M-SEARCH for ssdp:all and upnp:rootdevice; read each replier's description from its own address."""
 
     name: ClassVar[str] = "ssdp"
     channel: ClassVar[Channel] = Channel(SSDP_PORT, SSDP_GROUP)
+    liveness_payloads: ClassVar[int] = 0  # searched only on hosts already found alive
 
     def conversation(self) -> tuple[Sequence[bytes], Decoder]:
         """Both searches; unicast ones carry the group HOST too, which device stacks accept."""

@@ -7,13 +7,16 @@ import errno
 import itertools
 import socket
 import ssl
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from camscan import defaults
 from camscan.context import ScanContext
 from camscan.status import Status
 
 DEFAULT_WORKERS = 512
+MIN_ATTEMPT = 0.05  # seconds: a retry with less time than this left is not worth a SYN
 # Local resource exhaustion says nothing about the target: report ERROR, not UNREACHABLE.
 _LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.EADDRNOTAVAIL})
 
@@ -72,9 +75,27 @@ async def _attempt(ip: str, port: int, timeout: float) -> Status:
 
 
 async def connect(ctx: ScanContext, ip: str, port: int) -> Status:
-    """One TCP connect to a logical port: OK (open), REFUSED, TIMEOUT or UNREACHABLE."""
-    async with ctx.limits.connection(ip):
-        return await _attempt(ip, ctx.real_port(port), ctx.timeouts.connect)
+    """A TCP connect to a logical port within the connect timeout: OK (open), REFUSED, TIMEOUT or UNREACHABLE.
+
+    Each attempt lives just under the kernel's first SYN retransmission and closes unanswered; the next
+    attempt is ours, with a rate token of its own. So every SYN on the wire was allowed by the limiter, and
+    the limiter is never charged for retransmissions that an answered port does not need. A port check sends
+    nothing but the handshake, so it takes no per-host slot (the caller bounds SYNs per host)."""
+    async with ctx.limits.half_open():
+        deadline = time.monotonic() + ctx.timeouts.connect
+        while True:
+            left = deadline - time.monotonic()
+            status = await _attempt(ip, ctx.real_port(port), min(left, defaults.PING_TIMEOUT))
+            if status is not Status.TIMEOUT or deadline - time.monotonic() < MIN_ATTEMPT:
+                return status
+            await ctx.limits.rate.acquire(urgent=True)
+
+
+async def ping(ctx: ScanContext, ip: str, port: int) -> Status:
+    """A TCP ping: one SYN (the caller holds a rate token and a connection slot); OK or REFUSED mean alive.
+
+    It lives for `timeouts.ping`, under the kernel's first retransmission, so exactly one SYN goes out."""
+    return await _attempt(ip, ctx.real_port(port), ctx.timeouts.ping)
 
 
 @dataclass(slots=True)

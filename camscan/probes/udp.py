@@ -181,6 +181,8 @@ class Collector:
         self.replies: dict[str, list[tuple[Observation, ...]]] = {}
         self.received = 0
         self.reasons: Counter[str] = Counter()
+        # Told of every datagram kept, as it is kept: a reply makes its host alive during the scan.
+        self.on_accept: Callable[[str, tuple[Observation, ...]], None] | None = None
 
     def _drop(self, reason: str) -> None:
         self.reasons[reason] += 1
@@ -213,6 +215,8 @@ class Collector:
         if not found:
             return self._drop("empty")
         self.replies.setdefault(ip, []).append(found)
+        if self.on_accept is not None:
+            self.on_accept(ip, found)
 
     @property
     def rejected(self) -> int:
@@ -237,8 +241,8 @@ def _reader(sock: socket.socket, collector: Collector) -> Callable[[], None]:
                 data, addr = sock.recvfrom(size)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # e.g. ICMP-reported errors; the next datagram may be fine
-                return
+            except OSError:  # e.g. an ICMP-reported error; the next datagram may be fine
+                continue
             collector.feed(data, addr)
 
     return on_readable
@@ -252,12 +256,27 @@ def _is_unicast(text: str) -> bool:
     return not (addr.is_multicast or addr.is_unspecified or addr.is_reserved)
 
 
-class _Run:
-    """One exchange: the sockets, the sends and the collection of replies."""
+class Session:
+    """One discovery protocol's sockets for a whole scan: the group asked once per segment at the start, each
+    address asked when the scan reaches it, replies kept (and reported to `on_reply`) as they come."""
 
-    def __init__(self, ctx: ScanContext, channel: Channel, collector: Collector) -> None:
+    def __init__(
+        self,
+        ctx: ScanContext,
+        probe: str,
+        channel: Channel,
+        payloads: Sequence[bytes],
+        collector: Collector,
+        *,
+        liveness: int | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.probe = probe
         self.channel = channel
+        self.payloads = tuple(payloads)
+        # The first `liveness` payloads are what an address not yet known to be alive is asked (a typed
+        # WS-Discovery Probe, not also the untyped one); the rest only go to hosts found alive.
+        self.liveness = len(self.payloads) if liveness is None else liveness
         self.collector = collector
         self.loop = asyncio.get_running_loop()
         self.started = time.monotonic()
@@ -266,11 +285,18 @@ class _Run:
         self.errors: list[str] = []
         self.sent = 0
         self.send_errors = 0
+        self.attempted = 0
+        self.last_send = 0.0
+        self._unicast: socket.socket | None = None
+        self._unicast_failed = False
+        self._skipped = 0
 
-    def result(self, probe: str, status: Status, error: str | None) -> SegmentResult:
-        """What this exchange heard so far, as a segment result."""
+    def result(self, status: Status = Status.OK, error: str | None = None) -> SegmentResult:
+        """What this session heard so far, as a segment result."""
+        if error is None:
+            error = _summary(self.errors, self.send_errors, self.attempted)
         return SegmentResult(
-            probe=probe,
+            probe=self.probe,
             status=status,
             replies=self.collector.observations(),
             error=error,
@@ -279,6 +305,10 @@ class _Run:
             received=self.collector.received,
             rejected=self.collector.rejected,
         )
+
+    def run_info(self) -> RunInfo:
+        """The sockets used and why datagrams were dropped."""
+        return RunInfo(tuple(self.infos), tuple(self.collector.reasons.most_common()), self.send_errors)
 
     def _watch(self, opened: tuple[socket.socket, SocketInfo]) -> socket.socket:
         sock, info = opened
@@ -290,13 +320,16 @@ class _Run:
         return sock
 
     def close(self) -> None:
+        """Stop listening and close every socket (safe to call twice)."""
         for sock in self.sockets:
             with contextlib.suppress(Exception):
                 self.loop.remove_reader(sock.fileno())
             sock.close()
+        self.sockets.clear()
 
-    async def _send(self, sock: socket.socket, payload: bytes, dest: tuple[str, int]) -> None:
-        await self.ctx.limits.rate.acquire()
+    async def _send(self, sock: socket.socket, payload: bytes, dest: tuple[str, int], urgent: bool) -> None:
+        await self.ctx.limits.rate.acquire(urgent=urgent)
+        self.attempted += 1
         try:
             await self.loop.sock_sendto(sock, payload, dest)
         except OSError as exc:
@@ -305,19 +338,10 @@ class _Run:
                 self.errors.append(f"send to {dest[0]}:{dest[1]}: {exc.strerror or exc}")
         else:
             self.sent += 1
+            self.last_send = time.monotonic()
 
-    def _unicast_only(self, addresses: Sequence[str]) -> list[str]:
-        good: list[str] = []
-        bad: list[str] = []
-        for text in addresses:
-            (good if _is_unicast(text) else bad).append(text)
-        if bad:  # never a host name (a DNS query), a group or a broadcast address
-            self.errors.append(
-                f"{len(bad)} unicast entries skipped, not a unicast IPv4 address: {bad[0][:60]!r}"
-            )
-        return good
-
-    async def multicast(self, segment: Segment, payloads: Sequence[bytes]) -> None:
+    async def multicast(self, segment: Segment) -> None:
+        """Ask the group on one segment (every payload) and listen there."""
         group = self.channel.group
         if group is None:
             return
@@ -332,22 +356,35 @@ class _Run:
             except OSError as exc:  # answers to us still arrive; answers to the group will not
                 log.debug("no group listener on %s: %s", segment.source, exc)
         dest = (group, self.ctx.real_port(self.channel.port))
-        for payload in payloads:
-            await self._send(sock, payload, dest)
+        for payload in self.payloads:
+            await self._send(sock, payload, dest, urgent=True)
 
-    async def unicast(self, addresses: Sequence[str], payloads: Sequence[bytes]) -> None:
-        addresses = self._unicast_only(addresses)
-        if not addresses:
+    def _unicast_socket(self) -> socket.socket | None:
+        if self._unicast is None and not self._unicast_failed:
+            try:
+                self._unicast = self._watch(open_unicast())
+            except OSError as exc:
+                self._unicast_failed = True
+                self.errors.append(f"unicast socket: {exc.strerror or exc}")
+        return self._unicast
+
+    async def ask(self, ip: str, *, first: bool = True, rest: bool = True, urgent: bool = False) -> None:
+        """Send one address the liveness payloads (`first`) and/or the others (`rest`)."""
+        head, tail = self.payloads[: self.liveness], self.payloads[self.liveness :]
+        chosen = (head if first else ()) + (tail if rest else ())
+        if not chosen:
             return
-        try:
-            sock = self._watch(open_unicast())
-        except OSError as exc:
-            self.errors.append(f"unicast socket: {exc.strerror or exc}")
+        if not _is_unicast(ip):  # never a host name (a DNS query), a group or a broadcast address
+            self._skipped += 1
+            if self._skipped == 1:
+                self.errors.append(f"unicast entries skipped, not a unicast IPv4 address: {ip[:60]!r}")
+            return
+        sock = self._unicast_socket()
+        if sock is None:
             return
         port = self.ctx.real_port(self.channel.port)
-        for ip in addresses:
-            for payload in payloads:
-                await self._send(sock, payload, (ip, port))
+        for payload in chosen:
+            await self._send(sock, payload, (ip, port), urgent=urgent)
 
 
 def _summary(errors: Sequence[str], send_errors: int, attempted: int) -> str | None:
@@ -371,42 +408,38 @@ async def exchange(
     wait: float,
     *,
     per_host: int = PER_HOST,
-    on_start: Callable[[_Run], None] | None = None,
+    on_start: Callable[[Session], None] | None = None,
 ) -> tuple[SegmentResult, RunInfo]:
     """Send payloads to the group on each segment and to each unicast address, then collect for `wait` s.
 
-    `on_start` gets the live exchange, so a caller cut short (the scan deadline) can still read what it heard.
+    `on_start` gets the live session, so a caller cut short (the scan deadline) can still read what it heard.
     """
     collector = Collector(decode, in_scope, max_datagram=channel.max_datagram, per_host=per_host)
     multicast_segments = list(segments) if channel.group else []
-    attempted = len(payloads) * (len(multicast_segments) + len(unicast))
-    if not attempted:
+    if not payloads or not (multicast_segments or unicast):
         nothing = "no segment to multicast on and no unicast target"
         return SegmentResult(probe, Status.SKIPPED, error=nothing), RunInfo()
-    run = _Run(ctx, channel, collector)
+    session = Session(ctx, probe, channel, payloads, collector)
     if on_start is not None:
-        on_start(run)
+        on_start(session)
     status, error = Status.OK, None
     try:
         for segment in multicast_segments:
-            await run.multicast(segment, payloads)
-        if unicast:
-            await run.unicast(unicast, payloads)
-        if run.sent:
+            await session.multicast(segment)
+        for ip in unicast:
+            await session.ask(ip)
+        if session.sent:
             await asyncio.sleep(max(0.0, wait))
-        error = _summary(run.errors, run.send_errors, attempted)
-        if not run.sent:
-            status, error = Status.ERROR, error or "nothing could be sent"
+        if not session.sent:
+            status, error = Status.ERROR, _summary(session.errors, 0, 0) or "nothing could be sent"
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a segment probe never raises: the scan goes on without it
         log.exception("%s exchange failed", probe)
         status, error = Status.ERROR, f"{type(exc).__name__}: {exc}"[:500]
     finally:
-        run.close()
-    result = run.result(probe, status, error)
-    info = RunInfo(tuple(run.infos), tuple(collector.reasons.most_common()), run.send_errors)
-    return result, info
+        session.close()
+    return session.result(status, error), session.run_info()
 
 
 class DatagramProbe:
@@ -415,19 +448,36 @@ class DatagramProbe:
     name: ClassVar[str]
     channel: ClassVar[Channel]
     per_host: ClassVar[int] = PER_HOST
+    # How many of the payloads go to an address before it is known to be alive (the rest wait until it is).
+    liveness_payloads: ClassVar[int] = 1
 
     def __init__(self) -> None:
         self.last_run: RunInfo = RunInfo()
-        self._live: _Run | None = None
+        self._live: Session | None = None
 
-    def _started(self, run: _Run) -> None:
-        self._live = run
+    def _started(self, session: Session) -> None:
+        self._live = session
 
     def partial(self) -> SegmentResult:
         """What a run cut short (cancelled by the scan deadline or a signal) had heard by then."""
         if self._live is None:
             return SegmentResult(self.name, Status.SKIPPED, error=CUT_SHORT_BEFORE_START)
-        return self._live.result(self.name, Status.TIMEOUT, CUT_SHORT)
+        return self._live.result(Status.TIMEOUT, CUT_SHORT)
+
+    def session(
+        self,
+        ctx: ScanContext,
+        in_scope: Callable[[str], bool],
+        on_reply: Callable[[str, tuple[Observation, ...]], None] | None = None,
+    ) -> Session:
+        """A session for a whole scan (the pipeline asks addresses one by one as it reaches them)."""
+        payloads, decode = self.conversation()
+        cap = self.channel.max_datagram
+        collector = Collector(decode, in_scope, max_datagram=cap, per_host=self.per_host)
+        collector.on_accept = on_reply
+        session = Session(ctx, self.name, self.channel, payloads, collector, liveness=self.liveness_payloads)
+        self._live = session
+        return session
 
     def conversation(self) -> tuple[Sequence[bytes], Decoder]:
         """The payloads to send and the decoder for their answers (new request ids each run)."""
