@@ -1,7 +1,7 @@
 """Pytest fixtures that build and serve labs: `loopback_lab` (any user) and `netns_lab` (root).
 
 Use them from a conftest or a test module with ``from tests.labkit import loopback_lab, netns_lab``.
-Both yield the lab manifest (see camscan.lab.manifest); `loopback_lab_runtime` yields the running
+Both yield the lab manifest (see camlab.manifest); `loopback_lab_runtime` yields the running
 ThreadedLab itself (devices and server counters) for tests that need more than the manifest.
 """
 
@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from camscan.lab import netns
-from camscan.lab.loopback import ThreadedLab, plan_loopback
-from camscan.lab.plan import LabError
+from camlab import netns
+from camlab.loopback import ThreadedLab, plan_loopback
+from camlab.plan import LabError
 
 NETNS_SUBNET = "10.77.0.0/24"  # private to the test's own namespaces, so it never clashes
 

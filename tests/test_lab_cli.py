@@ -12,10 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from camlab import cli, manifest
+from camlab.cli import app as lab_app
 from typer.testing import CliRunner
-
-from camscan.lab import cli, manifest
-from camscan.lab.cli import lab_app
 
 runner = CliRunner()
 

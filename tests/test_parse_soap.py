@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from camlab.encoders import build_probe_matches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,6 @@ from camscan.parse.soap import (
     ProbeMatch,
     SoapParseError,
     build_probe,
-    build_probe_matches,
     decode_scopes,
     mac_from_endpoint,
     parse_device_information,

@@ -57,7 +57,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from camscan.lab.checks import check_keys, fail, flag, integer, pairs, port, string, strings, table
+from camlab.checks import check_keys, fail, flag, integer, pairs, port, string, strings, table
 
 CHANNELS: tuple[str, ...] = ("wsdiscovery", "onvif", "sadp", "dhip", "dvrip", "mdns", "ssdp")
 MULTICAST_CHANNELS = frozenset({"wsdiscovery", "sadp", "dhip", "ssdp"})

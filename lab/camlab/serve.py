@@ -1,4 +1,4 @@
-"""`python -m camscan.lab.serve`: run the lab server in the foreground until SIGTERM/SIGINT.
+"""`python -m camlab.serve`: run the lab server in the foreground until SIGTERM/SIGINT.
 
 `lab up` starts this inside the cameras' namespace; it writes a JSON ready file once every listener is
 bound (or `{"error": "..."}` if binding failed) so the parent can wait for it.
@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.personas import PersonaError
-from camscan.lab.plan import LabDevice, LabError, device_ifname, load_plan
-from camscan.lab.server import LabServer, quiet_exception_handler
+from camlab.personas import PersonaError
+from camlab.plan import LabDevice, LabError, device_ifname, load_plan
+from camlab.server import LabServer, quiet_exception_handler
 
 
 def rss_kib() -> int:
@@ -77,7 +77,7 @@ async def serve_forever(devices: Sequence[LabDevice], state_dir: Path,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point used by `lab up` (namespace mode) and usable by hand."""
-    ap = argparse.ArgumentParser(prog="python -m camscan.lab.serve", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m camlab.serve", description=__doc__)
     ap.add_argument("--personas", type=Path, default=None, help="personas directory")
     ap.add_argument("--count", type=int, default=None, help="number of devices (default: one per persona)")
     ap.add_argument("--subnet", default="10.77.0.0/24")

@@ -16,8 +16,8 @@ import hmac
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from camscan.lab.channels import OnvifSpec
-from camscan.lab.plan import LabDevice
+from camlab.channels import OnvifSpec
+from camlab.plan import LabDevice
 from camscan.parse import xmlsafe
 
 PATH = "/onvif/device_service"

@@ -8,10 +8,10 @@ import os
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
-from camscan.lab import onvif
-from camscan.lab.personas import HttpReply, Service
-from camscan.lab.plan import LabDevice
-from camscan.lab.ssdp import description_xml
+from camlab import onvif
+from camlab.personas import HttpReply, Service
+from camlab.plan import LabDevice
+from camlab.ssdp import description_xml
 
 READ_TIMEOUT = 10.0  # seconds a client may take to send a request (or the next one)
 HOSTILE_SECONDS = 120.0  # endless/silent/drip connections end after this even if the client stays

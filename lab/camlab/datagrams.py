@@ -15,9 +15,10 @@ import struct
 import uuid
 from collections.abc import Callable
 
-from camscan.lab.channels import DhipSpec, DvripSpec, SadpSpec, WsdSpec
-from camscan.lab.plan import LabDevice
-from camscan.parse import dhip, dvrip, sadp, soap, xmlsafe
+from camlab.channels import DhipSpec, DvripSpec, SadpSpec, WsdSpec
+from camlab.encoders import build_probe_matches, build_sadp_probe_match
+from camlab.plan import LabDevice
+from camscan.parse import dhip, dvrip, soap, xmlsafe
 
 MAX_REQUEST = 16 * 1024  # discovery requests are small; bigger datagrams are not requests
 _SADP_UUID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
@@ -103,7 +104,7 @@ def answer_wsd(device: LabDevice, data: bytes) -> list[bytes]:
     elif not spec.answer_untyped:
         return []
     match = wsd_probe_match(device, spec)
-    return [soap.build_probe_matches([match], message_id=f"uuid:{uuid.uuid4()}", relates_to=probe.message_id)]
+    return [build_probe_matches([match], message_id=f"uuid:{uuid.uuid4()}", relates_to=probe.message_id)]
 
 
 # ---------------------------------------------------------------- Hikvision SADP
@@ -154,7 +155,7 @@ def answer_sadp(device: LabDevice, data: bytes) -> list[bytes]:
     request_uuid = xmlsafe.text(xmlsafe.child(root, "Uuid"), 64) or ""
     if not kind.lower().startswith("inquiry") or not _SADP_UUID.match(request_uuid):
         return []
-    return [sadp.build_probe_match(sadp_fields(device, spec, request_uuid))]
+    return [build_sadp_probe_match(sadp_fields(device, spec, request_uuid))]
 
 
 # ---------------------------------------------------------------- Dahua DHIP

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from zeroconf import IPVersion, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
-from camscan.lab.channels import MdnsService
-from camscan.lab.plan import LabDevice, LabError
+from camlab.channels import MdnsService
+from camlab.plan import LabDevice, LabError
 
 CLOSE_TIMEOUT = 5.0
 

@@ -8,9 +8,10 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
-from camscan.lab.personas import Persona, PersonaError, load_personas, replicate
+from camlab.personas import Persona, PersonaError, load_personas, replicate
 
 LOOPBACK_PORT_SHIFT = 10000  # loopback mode runs without root: ports < 1024 move up by this much
 FIRST_HOST = 2  # .1 is the scanner in the namespace lab; devices start at .2
@@ -85,9 +86,9 @@ def device_ifname(ip: str, network: str) -> str:
     return f"mv{int(ipaddress.IPv4Address(ip)) - int(net.network_address)}"
 
 
-def default_personas_dir() -> Path:
-    """The personas shipped in the source tree (fixtures/personas next to the camscan package)."""
-    return Path(__file__).resolve().parents[2] / "fixtures" / "personas"
+def default_personas_dir() -> Traversable:
+    """The personas shipped with camlab (package data, so an installed copy has them too)."""
+    return resources.files("camlab") / "personas"
 
 
 def parse_subnet(text: str) -> ipaddress.IPv4Network:
@@ -134,7 +135,7 @@ def plan_devices(
 
 
 def load_plan(
-    personas_dir: Path | None, count: int | None, subnet: str, *, loopback: bool
+    personas_dir: Traversable | None, count: int | None, subnet: str, *, loopback: bool
 ) -> list[LabDevice]:
     """Load personas and plan `count` devices (default: one per persona)."""
     personas = load_personas(personas_dir or default_personas_dir())

@@ -1,22 +1,25 @@
-"""`camscan lab …`: build, serve, inspect and remove the simulated camera network."""
+"""`camlab …` (also `camscan lab …`): build, serve, inspect and remove the simulated camera network."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from camscan.lab import netns
-from camscan.lab.loopback import DEFAULT_BASE, run_foreground
-from camscan.lab.manifest import STATE_BASE, default_state_dir, read_manifest
-from camscan.lab.personas import PersonaError
-from camscan.lab.plan import LabError, LabInputError
+from camlab import netns
+from camlab.loopback import DEFAULT_BASE, run_foreground
+from camlab.manifest import STATE_BASE, default_state_dir, read_manifest
+from camlab.personas import PersonaError
+from camlab.plan import LabError, LabInputError
 
-lab_app = typer.Typer(help="The simulated camera network (personas served on namespaces or loopback).",
-                      no_args_is_help=True)
+PROG_ENV = "CAMLAB_PROG"  # the name `camscan lab` runs us under, for usage lines
 
-Personas = Annotated[Path | None, typer.Option(help="Personas dir (default: fixtures/personas).")]
+app = typer.Typer(help="The simulated camera network (personas served on namespaces or loopback).",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+Personas = Annotated[Path | None, typer.Option(help="Personas dir (default: the personas camlab ships).")]
 Prefix = Annotated[str, typer.Option(help="Namespace name prefix: <prefix>-lan/-scanner/-cams.")]
 Count = Annotated[int | None, typer.Option(min=1, help="Devices (default: one per persona).")]
 Subnet = Annotated[str, typer.Option(help="Lab subnet; the scanner is .1, devices from .2.")]
@@ -27,7 +30,7 @@ Loopback = Annotated[bool, typer.Option("--loopback", help="Serve on 127.x addre
 
 def _fail(exc: Exception, code: int | None = None) -> typer.Exit:
     """Print one error line; exit 2 for bad input (personas, options, no root), 3 when building failed."""
-    typer.echo(f"camscan lab: {exc}", err=True)
+    typer.echo(f"camlab: {exc}", err=True)
     if code is None:
         code = 2 if isinstance(exc, PersonaError | LabInputError) else 3
     return typer.Exit(code)
@@ -41,7 +44,7 @@ def _summary(manifest: dict[str, Any]) -> None:
     typer.echo(f"  {manifest['scan_command']}")
 
 
-@lab_app.command("up")
+@app.command("up")
 def up_cmd(count: Count = None, prefix: Prefix = netns.DEFAULT_PREFIX, subnet: Subnet = netns.DEFAULT_SUBNET,
            personas: Personas = None, state_dir: StateDir = None) -> None:
     """Build the namespace lab (root) and start its server; safe to re-run."""
@@ -55,10 +58,10 @@ def up_cmd(count: Count = None, prefix: Prefix = netns.DEFAULT_PREFIX, subnet: S
     typer.echo(f"discovery: {server.get('udp_sockets', 0)} UDP responders (multicast + unicast), "
                f"{server.get('mdns_services', 0)} mDNS services")
     typer.echo(f"up in {manifest['up_seconds']:.2f}s; server pid {manifest['server_pid']}, "
-               f"RSS {rss_mib} MiB; remove with: camscan lab down --prefix {prefix}")
+               f"RSS {rss_mib} MiB; remove with: camlab down --prefix {prefix}")
 
 
-@lab_app.command("down")
+@app.command("down")
 def down_cmd(prefix: Prefix = netns.DEFAULT_PREFIX, state_dir: StateDir = None) -> None:
     """Stop the namespace lab's processes and delete its namespaces; safe to re-run."""
     try:
@@ -68,12 +71,12 @@ def down_cmd(prefix: Prefix = netns.DEFAULT_PREFIX, state_dir: StateDir = None) 
     typer.echo(f"lab down: removed {removed} namespaces")
 
 
-@lab_app.command("serve")
+@app.command("serve")
 def serve_cmd(loopback: Loopback = False, base: Base = DEFAULT_BASE, count: Count = None,
               personas: Personas = None, state_dir: StateDir = None) -> None:
     """Serve the lab on loopback in the foreground (Ctrl-C to stop)."""
     if not loopback:
-        raise _fail(LabError("only --loopback serves in the foreground; use `camscan lab up` for netns"), 2)
+        raise _fail(LabError("only --loopback serves in the foreground; use `camlab up` for netns"), 2)
     directory = state_dir or default_state_dir("loopback")
 
     def announce(manifest: dict[str, Any]) -> None:
@@ -90,7 +93,7 @@ def serve_cmd(loopback: Loopback = False, base: Base = DEFAULT_BASE, count: Coun
         pass
 
 
-@lab_app.command("status")
+@app.command("status")
 def status_cmd() -> None:
     """List the labs that have a manifest (namespace and loopback)."""
     bases = sorted({default_state_dir("x").parent, STATE_BASE})
@@ -109,4 +112,9 @@ def status_cmd() -> None:
             typer.echo(line)
             typer.echo(f"  {manifest['scan_command']}")
     if not found:
-        typer.echo("no lab running (start one with `camscan lab up` or `camscan lab serve --loopback`)")
+        typer.echo("no lab running (start one with `camlab up` or `camlab serve --loopback`)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `camlab` console script; `camscan lab` runs it as `python -m camlab` under its own name."""
+    app(args=argv, prog_name=os.environ.get(PROG_ENV) or "camlab")

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.plan import LabDevice, LabError
-from camscan.lab.udp import protocols_for
+from camlab.plan import LabDevice, LabError
+from camlab.udp import protocols_for
 
 MANIFEST = "manifest.json"
 MACS = "macs.txt"

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.manifest import build_manifest, default_state_dir, read_manifest, write_manifest
-from camscan.lab.plan import (
+from camlab.manifest import build_manifest, default_state_dir, read_manifest, write_manifest
+from camlab.plan import (
     FIRST_HOST,
     LabDevice,
     LabError,
@@ -83,8 +83,8 @@ def names(prefix: str) -> Names:
 def require_root() -> None:
     """The namespace lab needs root and iproute2."""
     if os.geteuid() != 0:
-        raise LabInputError("the namespace lab needs root (sudo camscan lab up); "
-                       "without root use: camscan lab serve --loopback")
+        raise LabInputError("the namespace lab needs root (sudo camlab up); "
+                            "without root use: camlab serve --loopback")
     if shutil.which("ip") is None:
         raise LabInputError("the namespace lab needs iproute2 ('ip' not found in PATH)")
 
@@ -237,7 +237,7 @@ def _start_server(n: Names, state_dir: Path, subnet: str, count: int, personas_d
                   timeout: float) -> dict[str, Any]:
     ready = state_dir / "ready.json"
     ready.unlink(missing_ok=True)
-    cmd = ["ip", "netns", "exec", n.cams, sys.executable, "-m", "camscan.lab.serve", "--subnet", subnet,
+    cmd = ["ip", "netns", "exec", n.cams, sys.executable, "-m", "camlab.serve", "--subnet", subnet,
            "--count", str(count), "--state-dir", str(state_dir), "--ready-file", str(ready), "--multicast"]
     if personas_dir is not None:
         cmd += ["--personas", str(personas_dir.resolve())]

@@ -19,9 +19,9 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from camscan.lab.datagrams import Answer, answer_dhip, answer_dvrip, answer_sadp, answer_wsd
-from camscan.lab.plan import LabDevice, LabError
-from camscan.lab.ssdp import answer_ssdp
+from camlab.datagrams import Answer, answer_dhip, answer_dvrip, answer_sadp, answer_wsd
+from camlab.plan import LabDevice, LabError
+from camlab.ssdp import answer_ssdp
 
 log = logging.getLogger(__name__)
 IP_MULTICAST_ALL: int = getattr(socket, "IP_MULTICAST_ALL", 49)  # linux/in.h; Python 3.11 lacks it

@@ -11,10 +11,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.manifest import MACS, build_manifest, write_macs, write_manifest
-from camscan.lab.plan import LabDevice, LabError, load_plan
-from camscan.lab.serve import serve_forever
-from camscan.lab.server import LabServer, quiet_exception_handler
+from camlab.manifest import MACS, build_manifest, write_macs, write_manifest
+from camlab.plan import LabDevice, LabError, load_plan
+from camlab.serve import serve_forever
+from camlab.server import LabServer, quiet_exception_handler
 
 DEFAULT_BASE = "127.77.0.0"
 

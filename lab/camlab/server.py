@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.certs import CertCache, CertError
-from camscan.lab.handlers import HANDLERS, MAX_HEAD, BadRequest
-from camscan.lab.mdns import MdnsAnnouncer
-from camscan.lab.personas import Service
-from camscan.lab.plan import LabDevice, LabError, LabInputError
-from camscan.lab.udp import UdpResponder, UdpStats, protocols_for
+from camlab.certs import CertCache, CertError
+from camlab.handlers import HANDLERS, MAX_HEAD, BadRequest
+from camlab.mdns import MdnsAnnouncer
+from camlab.personas import Service
+from camlab.plan import LabDevice, LabError, LabInputError
+from camlab.udp import UdpResponder, UdpStats, protocols_for
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 2048  # open client connections across all devices; more are dropped at once
