@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from camlab import netns
+from camlab import routed as routed_lab
 from camlab.loopback import DEFAULT_BASE, run_foreground
 from camlab.manifest import STATE_BASE, default_state_dir, read_manifest
 from camlab.personas import PersonaError
@@ -20,12 +21,20 @@ app = typer.Typer(help="The simulated camera network (personas served on namespa
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 Personas = Annotated[Path | None, typer.Option(help="Personas dir (default: the personas camlab ships).")]
-Prefix = Annotated[str, typer.Option(help="Namespace name prefix: <prefix>-lan/-scanner/-cams.")]
+Prefix = Annotated[str, typer.Option(help="Namespace name prefix: <prefix>-scanner/-cams/-lan (-router).")]
 Count = Annotated[int | None, typer.Option(min=1, help="Devices (default: one per persona).")]
 Subnet = Annotated[str, typer.Option(help="Lab subnet; the scanner is .1, devices from .2.")]
 Base = Annotated[str, typer.Option(help="Loopback /24; device i at .(i+2).")]
 StateDir = Annotated[Path | None, typer.Option(help="Manifest dir (default /run/camscan-lab/...).")]
 Loopback = Annotated[bool, typer.Option("--loopback", help="Serve on 127.x addresses (no root needed).")]
+Routed = Annotated[bool, typer.Option("--routed", help="Scanner -> router -> several /24s (root).")]
+Supernet = Annotated[str | None, typer.Option(
+    help=f"Routed: the network the segments lie in; the rest is blackholed ({routed_lab.DEFAULT_SUPERNET}).")]
+Segments = Annotated[int | None, typer.Option(
+    min=1, help=f"Routed: how many /24s, spread over the supernet ({routed_lab.DEFAULT_SEGMENTS}).")]
+Segment = Annotated[list[str] | None, typer.Option(help="Routed: this /24 as a segment (repeatable).")]
+Transit = Annotated[str | None, typer.Option(
+    help=f"Routed: the scanner-router /30 ({routed_lab.DEFAULT_TRANSIT}).")]
 
 
 def _fail(exc: Exception, code: int | None = None) -> typer.Exit:
@@ -46,19 +55,43 @@ def _summary(manifest: dict[str, Any]) -> None:
 
 @app.command("up")
 def up_cmd(count: Count = None, prefix: Prefix = netns.DEFAULT_PREFIX, subnet: Subnet = netns.DEFAULT_SUBNET,
-           personas: Personas = None, state_dir: StateDir = None) -> None:
-    """Build the namespace lab (root) and start its server; safe to re-run."""
+           personas: Personas = None, state_dir: StateDir = None, routed: Routed = False,
+           supernet: Supernet = None, segments: Segments = None, segment: Segment = None,
+           transit: Transit = None) -> None:
+    """Build the namespace lab (root) and start its server; safe to re-run. --routed: a router between."""
+    routed_only = {"--supernet": supernet, "--segments": segments, "--segment": segment, "--transit": transit}
     try:
-        manifest = netns.up(prefix, subnet, count, personas, state_dir)
+        if routed:
+            lay = routed_lab.layout(supernet or routed_lab.DEFAULT_SUPERNET,
+                                    segments or routed_lab.DEFAULT_SEGMENTS, segment or (),
+                                    transit or routed_lab.DEFAULT_TRANSIT)
+            manifest = routed_lab.up(prefix, lay, count, personas, state_dir)
+        elif given := [name for name, value in routed_only.items() if value]:
+            raise LabInputError(f"{', '.join(given)} need --routed")
+        else:
+            manifest = netns.up(prefix, subnet, count, personas, state_dir)
     except (PersonaError, LabError) as exc:
         raise _fail(exc) from None
     _summary(manifest)
     server = manifest["server"]
-    rss_mib = server.get("rss_kib", 0) // 1024
-    typer.echo(f"discovery: {server.get('udp_sockets', 0)} UDP responders (multicast + unicast), "
-               f"{server.get('mdns_services', 0)} mDNS services")
+    if routed:
+        _routed_summary(manifest)
+    else:
+        typer.echo(f"discovery: {server.get('udp_sockets', 0)} UDP responders (multicast + unicast), "
+                   f"{server.get('mdns_services', 0)} mDNS services")
     typer.echo(f"up in {manifest['up_seconds']:.2f}s; server pid {manifest['server_pid']}, "
-               f"RSS {rss_mib} MiB; remove with: camlab down --prefix {prefix}")
+               f"RSS {server.get('rss_kib', 0) // 1024} MiB; remove with: camlab down --prefix {prefix}")
+
+
+def _routed_summary(manifest: dict[str, Any]) -> None:
+    router, agent, v3 = manifest["router"], manifest["snmp"], manifest["snmp"]["v3"]
+    segments = ", ".join(f"{s['subnet']} ({s['devices']})" for s in manifest["segments"])
+    typer.echo(f"router {router['netns']}: {router['transit_ip']} (transit {router['transit']}); "
+               f"segments {segments}; the rest of {router['blackhole']} is dropped silently")
+    typer.echo(f"snmp on {agent['address']}:{agent['port']}: "
+               f"v2c community in {agent['v2c']['community_file']}; "
+               f"v3 user {v3['user']} ({v3['auth_protocol']}/{v3['priv_protocol']}, authPriv) "
+               f"keys in {v3['auth_file']}, {v3['priv_file']}")
 
 
 @app.command("down")
@@ -106,7 +139,7 @@ def status_cmd() -> None:
             found += 1
             count = len(manifest["devices"])
             line = f"{sub.name}: {manifest['mode']}, {count} devices on {manifest['subnet']}"
-            if manifest["mode"] == "netns":
+            if manifest["mode"] in ("netns", "routed"):
                 st = netns.status(manifest.get("prefix", sub.name), sub)
                 line += f", namespaces {len(st['namespaces'])}/3, server pids {st['server_pids'] or 'none'}"
             typer.echo(line)

@@ -29,8 +29,11 @@ def build_probe_matches(matches: Sequence[soap.ProbeMatch], *, message_id: str, 
     )
     parts: list[str] = []
     for m in matches:
-        version = ("" if m.metadata_version is None
-                   else f"<d:MetadataVersion>{m.metadata_version}</d:MetadataVersion>")
+        version = (
+            ""
+            if m.metadata_version is None
+            else f"<d:MetadataVersion>{m.metadata_version}</d:MetadataVersion>"
+        )
         parts.append(
             "<d:ProbeMatch>"
             f"<a:EndpointReference><a:Address>{escape(m.endpoint)}</a:Address></a:EndpointReference>"
@@ -66,8 +69,12 @@ def build_ssdp_reply(headers: Mapping[str, str]) -> bytes:
 
 def build_upnp_description(fields: Mapping[str, str]) -> bytes:
     """A UPnP device description whose root device has these child elements (e.g. modelName)."""
-    lines = ['<?xml version="1.0"?>', '<root xmlns="urn:schemas-upnp-org:device-1-0">',
-             "<specVersion><major>1</major><minor>0</minor></specVersion>", "<device>"]
+    lines = [
+        '<?xml version="1.0"?>',
+        '<root xmlns="urn:schemas-upnp-org:device-1-0">',
+        "<specVersion><major>1</major><minor>0</minor></specVersion>",
+        "<device>",
+    ]
     for name, value in fields.items():
         if not _UPNP_TAG.match(name):
             raise ValueError(f"not a usable UPnP element name: {name[:40]!r}")

@@ -47,7 +47,7 @@ def combined_port_map(devices: Sequence[LabDevice]) -> dict[int, int]:
 def scan_command(mode: str, devices: Sequence[LabDevice], subnet: str, *,
                  scanner_netns: str | None = None, macs_file: Path | None = None) -> str:
     """The exact command a user runs to scan this lab."""
-    if mode == "netns":
+    if mode in ("netns", "routed"):
         net = ipaddress.IPv4Network(subnet, strict=False)
         return f"ip netns exec {scanner_netns} camscan scan {net}"
     cmd = f"camscan scan {address_range(devices)}"
@@ -76,6 +76,9 @@ def device_entry(device: LabDevice, multicast: bool) -> dict[str, Any]:
         "mac": device.mac,
         "persona": device.persona.id,
         "serial": device.serial,
+        "network": device.network,
+        "icmp": device.persona.icmp,
+        "closed_ports": device.persona.closed_ports,
         "ports": list(device.persona.ports),
         "kinds": {str(s.port): s.kind for s in device.persona.services},
         "expect": expect,

@@ -10,6 +10,8 @@ routed lab serves live in ``camlab/personas/routed/``)::
     source = "fingerprint-facts §2.1"      # optional: where the strings come from
     icmp = true                            # answers ICMP echo (false: the namespace labs drop echo requests
                                            # to it with nftables, as a host firewall does)
+    closed_ports = "reset"                 # what a port it does not serve does: "reset" (TCP RST, ICMP port
+                                           # unreachable: the kernel's answer) or "drop" (silence: firewalled)
 
     [[service]]                            # one per open port; none at all: a host that answers only ping
     port = 80
@@ -77,8 +79,9 @@ MAX_DEVICES = 65536  # replicas keep the 4th MAC byte and number the last two
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_TOP_KEYS = frozenset({"id", "description", "mac", "serial", "source", "icmp", "service", "expect",
-                       *CHANNELS})
+_TOP_KEYS = frozenset({"id", "description", "mac", "serial", "source", "icmp", "closed_ports", "service",
+                       "expect", *CHANNELS})
+CLOSED_PORTS = ("reset", "drop")
 _EXPECT_KEYS = frozenset({"manufacturer", "brand", "is_camera", "device_type", "watchlisted", "needs_mac",
                           "model", "firmware", "serial", "channels", "needs_discovery"})
 _RESPONSE_KEYS = frozenset({"status", "reason", "version", "headers", "body"})
@@ -180,6 +183,7 @@ class Persona:
     source: str | None = None
     channels: Channels = field(default_factory=Channels)
     icmp: bool = True  # answers ICMP echo requests
+    closed_ports: str = "reset"  # "drop": TCP/UDP to ports it does not serve get no answer at all
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -381,6 +385,9 @@ def parse_persona(data: Mapping[str, Any], where: str) -> Persona:
         raise _fail(where, "each [[service]] must be a table")
     if not raw_services and not icmp:
         raise _fail(where, "needs a [[service]] or icmp = true (nothing could find it)")
+    closed_ports = data.get("closed_ports", "reset")
+    if closed_ports not in CLOSED_PORTS:
+        raise _fail(where, f"'closed_ports' must be one of {', '.join(CLOSED_PORTS)}")
     services = tuple(_service(where, s) for s in raw_services)
     ports = [s.port for s in services]
     if len(set(ports)) != len(ports):
@@ -396,6 +403,7 @@ def parse_persona(data: Mapping[str, Any], where: str) -> Persona:
         serial=_str(where, data, "serial"),
         source=_str(where, data, "source"),
         icmp=icmp,
+        closed_ports=closed_ports,
     )
 
 

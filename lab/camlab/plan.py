@@ -14,7 +14,8 @@ from importlib.resources.abc import Traversable
 from camlab.personas import Persona, PersonaError, load_personas, replicate
 
 LOOPBACK_PORT_SHIFT = 10000  # loopback mode runs without root: ports < 1024 move up by this much
-FIRST_HOST = 2  # .1 is the scanner in the namespace lab; devices start at .2
+FIRST_HOST = 2  # .1 is the scanner (flat lab) or the router (routed lab); devices start at .2
+ROUTED_SET = "routed"  # personas/routed/: cases only a routed lab tests (ping only, no ping, MAC only)
 
 
 class LabError(RuntimeError):
@@ -140,3 +141,35 @@ def load_plan(
     """Load personas and plan `count` devices (default: one per persona)."""
     personas = load_personas(personas_dir or default_personas_dir())
     return plan_devices(personas, count or len(personas), subnet, loopback=loopback)
+
+
+def load_routed_personas(personas_dir: Traversable | None) -> list[Persona]:
+    """The personas of a routed lab: the directory's own plus its routed/ set, sorted by id."""
+    base = personas_dir or default_personas_dir()
+    personas = load_personas(base)
+    extra = base / ROUTED_SET
+    if extra.is_dir():
+        personas = sorted([*personas, *load_personas(extra)], key=lambda p: p.id)
+    return personas
+
+
+def plan_segments(personas: Sequence[Persona], count: int,
+                  segments: Sequence[ipaddress.IPv4Network]) -> list[LabDevice]:
+    """`count` devices spread over `segments` in blocks (the first count % n get one more), hosts from .2."""
+    if not segments:
+        raise LabInputError("a routed lab needs at least one segment")
+    room = min(seg.num_addresses for seg in segments) - FIRST_HOST - 1
+    if not 1 <= count <= room * len(segments):
+        raise LabInputError(f"device count must be 1..{room * len(segments)} for {len(segments)} segments")
+    try:
+        replicas = replicate(personas, count)
+    except PersonaError as exc:
+        raise LabInputError(str(exc)) from None
+    share, extra = divmod(count, len(segments))
+    devices: list[LabDevice] = []
+    for k, seg in enumerate(segments):
+        block = replicas[len(devices) : len(devices) + share + (k < extra)]
+        for host, rep in enumerate(block, start=FIRST_HOST):
+            devices.append(LabDevice(ip=str(seg.network_address + host), mac=rep.mac, persona=rep.persona,
+                                     serial=rep.serial, network=str(seg)))
+    return devices
