@@ -45,6 +45,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check camscan lab tests bench scripts
+	$(BIN)/ruff format --check camscan lab
 
 typecheck: setup
 	$(BIN)/mypy
@@ -54,6 +55,7 @@ unit: setup
 
 test: setup
 	$(BIN)/ruff check camscan lab tests bench scripts
+	$(BIN)/ruff format --check camscan lab
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

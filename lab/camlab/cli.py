@@ -17,8 +17,12 @@ from camlab.plan import LabError, LabInputError
 
 PROG_ENV = "CAMLAB_PROG"  # the name `camscan lab` runs us under, for usage lines
 
-app = typer.Typer(help="The simulated camera network (personas served on namespaces or loopback).",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="The simulated camera network (personas served on namespaces or loopback).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 Personas = Annotated[Path | None, typer.Option(help="Personas dir (default: the personas camlab ships).")]
 Prefix = Annotated[str, typer.Option(help="Namespace name prefix: <prefix>-scanner/-cams/-lan (-router).")]
@@ -28,13 +32,22 @@ Base = Annotated[str, typer.Option(help="Loopback /24; device i at .(i+2).")]
 StateDir = Annotated[Path | None, typer.Option(help="Manifest dir (default /run/camscan-lab/...).")]
 Loopback = Annotated[bool, typer.Option("--loopback", help="Serve on 127.x addresses (no root needed).")]
 Routed = Annotated[bool, typer.Option("--routed", help="Scanner -> router -> several /24s (root).")]
-Supernet = Annotated[str | None, typer.Option(
-    help=f"Routed: the network the segments lie in; the rest is blackholed ({routed_lab.DEFAULT_SUPERNET}).")]
-Segments = Annotated[int | None, typer.Option(
-    min=1, help=f"Routed: how many /24s, spread over the supernet ({routed_lab.DEFAULT_SEGMENTS}).")]
+Supernet = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Routed: the network the segments lie in; the rest is dropped ({routed_lab.DEFAULT_SUPERNET})."
+    ),
+]
+Segments = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help=f"Routed: how many /24s, spread over the supernet ({routed_lab.DEFAULT_SEGMENTS})."
+    ),
+]
 Segment = Annotated[list[str] | None, typer.Option(help="Routed: this /24 as a segment (repeatable).")]
-Transit = Annotated[str | None, typer.Option(
-    help=f"Routed: the scanner-router /30 ({routed_lab.DEFAULT_TRANSIT}).")]
+Transit = Annotated[
+    str | None, typer.Option(help=f"Routed: the scanner-router /30 ({routed_lab.DEFAULT_TRANSIT}).")
+]
 
 
 def _fail(exc: Exception, code: int | None = None) -> typer.Exit:
@@ -47,24 +60,37 @@ def _fail(exc: Exception, code: int | None = None) -> typer.Exit:
 
 def _summary(manifest: dict[str, Any]) -> None:
     devices = manifest["devices"]
-    typer.echo(f"lab {manifest['mode']}: {len(devices)} devices on {manifest['subnet']} "
-               f"({devices[0]['ip']} .. {devices[-1]['ip']}); manifest {manifest['state_dir']}/manifest.json")
+    typer.echo(
+        f"lab {manifest['mode']}: {len(devices)} devices on {manifest['subnet']} "
+        f"({devices[0]['ip']} .. {devices[-1]['ip']}); manifest {manifest['state_dir']}/manifest.json"
+    )
     typer.echo("scan it with:")
     typer.echo(f"  {manifest['scan_command']}")
 
 
 @app.command("up")
-def up_cmd(count: Count = None, prefix: Prefix = netns.DEFAULT_PREFIX, subnet: Subnet = netns.DEFAULT_SUBNET,
-           personas: Personas = None, state_dir: StateDir = None, routed: Routed = False,
-           supernet: Supernet = None, segments: Segments = None, segment: Segment = None,
-           transit: Transit = None) -> None:
+def up_cmd(
+    count: Count = None,
+    prefix: Prefix = netns.DEFAULT_PREFIX,
+    subnet: Subnet = netns.DEFAULT_SUBNET,
+    personas: Personas = None,
+    state_dir: StateDir = None,
+    routed: Routed = False,
+    supernet: Supernet = None,
+    segments: Segments = None,
+    segment: Segment = None,
+    transit: Transit = None,
+) -> None:
     """Build the namespace lab (root) and start its server; safe to re-run. --routed: a router between."""
     routed_only = {"--supernet": supernet, "--segments": segments, "--segment": segment, "--transit": transit}
     try:
         if routed:
-            lay = routed_lab.layout(supernet or routed_lab.DEFAULT_SUPERNET,
-                                    segments or routed_lab.DEFAULT_SEGMENTS, segment or (),
-                                    transit or routed_lab.DEFAULT_TRANSIT)
+            lay = routed_lab.layout(
+                supernet or routed_lab.DEFAULT_SUPERNET,
+                segments or routed_lab.DEFAULT_SEGMENTS,
+                segment or (),
+                transit or routed_lab.DEFAULT_TRANSIT,
+            )
             manifest = routed_lab.up(prefix, lay, count, personas, state_dir)
         elif given := [name for name, value in routed_only.items() if value]:
             raise LabInputError(f"{', '.join(given)} need --routed")
@@ -77,21 +103,29 @@ def up_cmd(count: Count = None, prefix: Prefix = netns.DEFAULT_PREFIX, subnet: S
     if routed:
         _routed_summary(manifest)
     else:
-        typer.echo(f"discovery: {server.get('udp_sockets', 0)} UDP responders (multicast + unicast), "
-                   f"{server.get('mdns_services', 0)} mDNS services")
-    typer.echo(f"up in {manifest['up_seconds']:.2f}s; server pid {manifest['server_pid']}, "
-               f"RSS {server.get('rss_kib', 0) // 1024} MiB; remove with: camlab down --prefix {prefix}")
+        typer.echo(
+            f"discovery: {server.get('udp_sockets', 0)} UDP responders (multicast + unicast), "
+            f"{server.get('mdns_services', 0)} mDNS services"
+        )
+    typer.echo(
+        f"up in {manifest['up_seconds']:.2f}s; server pid {manifest['server_pid']}, "
+        f"RSS {server.get('rss_kib', 0) // 1024} MiB; remove with: camlab down --prefix {prefix}"
+    )
 
 
 def _routed_summary(manifest: dict[str, Any]) -> None:
     router, agent, v3 = manifest["router"], manifest["snmp"], manifest["snmp"]["v3"]
     segments = ", ".join(f"{s['subnet']} ({s['devices']})" for s in manifest["segments"])
-    typer.echo(f"router {router['netns']}: {router['transit_ip']} (transit {router['transit']}); "
-               f"segments {segments}; the rest of {router['blackhole']} is dropped silently")
-    typer.echo(f"snmp on {agent['address']}:{agent['port']}: "
-               f"v2c community in {agent['v2c']['community_file']}; "
-               f"v3 user {v3['user']} ({v3['auth_protocol']}/{v3['priv_protocol']}, authPriv) "
-               f"keys in {v3['auth_file']}, {v3['priv_file']}")
+    typer.echo(
+        f"router {router['netns']}: {router['transit_ip']} (transit {router['transit']}); "
+        f"segments {segments}; the rest of {router['blackhole']} is dropped silently"
+    )
+    typer.echo(
+        f"snmp on {agent['address']}:{agent['port']}: "
+        f"v2c community in {agent['v2c']['community_file']}; "
+        f"v3 user {v3['user']} ({v3['auth_protocol']}/{v3['priv_protocol']}, authPriv) "
+        f"keys in {v3['auth_file']}, {v3['priv_file']}"
+    )
 
 
 @app.command("down")
@@ -105,8 +139,13 @@ def down_cmd(prefix: Prefix = netns.DEFAULT_PREFIX, state_dir: StateDir = None) 
 
 
 @app.command("serve")
-def serve_cmd(loopback: Loopback = False, base: Base = DEFAULT_BASE, count: Count = None,
-              personas: Personas = None, state_dir: StateDir = None) -> None:
+def serve_cmd(
+    loopback: Loopback = False,
+    base: Base = DEFAULT_BASE,
+    count: Count = None,
+    personas: Personas = None,
+    state_dir: StateDir = None,
+) -> None:
     """Serve the lab on loopback in the foreground (Ctrl-C to stop)."""
     if not loopback:
         raise _fail(LabError("only --loopback serves in the foreground; use `camlab up` for netns"), 2)

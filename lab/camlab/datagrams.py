@@ -167,16 +167,23 @@ def dhip_document(device: LabDevice, spec: DhipSpec) -> dict[str, object]:
         "DeviceClass": _opt(device, spec.device_class),
         "DeviceType": _opt(device, spec.device_type),
         "HttpPort": spec.http_port,
-        "IPv4Address": {"DefaultGateway": _gateway(device), "DhcpEnable": False, "IPAddress": device.ip,
-                        "SubnetMask": _netmask(device)},
+        "IPv4Address": {
+            "DefaultGateway": _gateway(device),
+            "DhcpEnable": False,
+            "IPAddress": device.ip,
+            "SubnetMask": _netmask(device),
+        },
         "MachineName": _opt(device, spec.machine_name),
         "Port": spec.port,
         "SerialNo": _opt(device, spec.serial),
         "Vendor": _opt(device, spec.vendor),
         "Version": _opt(device, spec.version),
     }
-    return {"mac": device.mac, "method": dhip.REPLY_METHOD,
-            "params": {"deviceInfo": {k: v for k, v in info.items() if v is not None}}}
+    return {
+        "mac": device.mac,
+        "method": dhip.REPLY_METHOD,
+        "params": {"deviceInfo": {k: v for k, v in info.items() if v is not None}},
+    }
 
 
 def answer_dhip(device: LabDevice, data: bytes) -> list[bytes]:
@@ -201,8 +208,11 @@ def answer_dhip(device: LabDevice, data: bytes) -> list[bytes]:
 def dvrip_reply(device: LabDevice, spec: DvripSpec) -> bytes:
     """The binary search reply (layout in camscan/parse/dvrip.py)."""
     model = (_opt(device, spec.model) or "").encode()
-    lines = [f"Name:{_opt(device, spec.hostname) or ''}", f"Device:{_opt(device, spec.model) or ''}",
-             f"SerialNo:{_opt(device, spec.serial) or ''}"]
+    lines = [
+        f"Name:{_opt(device, spec.hostname) or ''}",
+        f"Device:{_opt(device, spec.model) or ''}",
+        f"SerialNo:{_opt(device, spec.serial) or ''}",
+    ]
     section2 = device.mac.encode() + model
     section3 = ("\r\n".join(lines) + "\r\n").encode()
     head = bytearray(dvrip.FIXED_SIZE)

@@ -48,8 +48,10 @@ def apply(ns: str, devices: Sequence[LabDevice]) -> list[str]:
     filtered = [d.ip for d in devices if not d.persona.icmp or d.persona.closed_ports == "drop"]
     if shutil.which("nft") is None:
         if filtered:
-            raise LabInputError(f"{len(filtered)} devices filter ping or ports, which needs nftables "
-                                "('nft' not found): apt-get install nftables")
+            raise LabInputError(
+                f"{len(filtered)} devices filter ping or ports, which needs nftables "
+                "('nft' not found): apt-get install nftables"
+            )
         return []
     run(["ip", "netns", "exec", ns, "nft", "-f", "-"], stdin=ruleset(devices))
     return filtered

@@ -44,8 +44,14 @@ def combined_port_map(devices: Sequence[LabDevice]) -> dict[int, int]:
     return dict(sorted(merged.items()))
 
 
-def scan_command(mode: str, devices: Sequence[LabDevice], subnet: str, *,
-                 scanner_netns: str | None = None, macs_file: Path | None = None) -> str:
+def scan_command(
+    mode: str,
+    devices: Sequence[LabDevice],
+    subnet: str,
+    *,
+    scanner_netns: str | None = None,
+    macs_file: Path | None = None,
+) -> str:
     """The exact command a user runs to scan this lab."""
     if mode in ("netns", "routed"):
         net = ipaddress.IPv4Network(subnet, strict=False)
@@ -87,14 +93,27 @@ def device_entry(device: LabDevice, multicast: bool) -> dict[str, Any]:
     }
     spec = device.persona.channels.onvif
     if spec is not None:
-        entry["onvif"] = {"port": spec.port, "auth": spec.auth, "username": spec.username,
-                          "password": spec.password, "clock_skew": spec.clock_skew}
+        entry["onvif"] = {
+            "port": spec.port,
+            "auth": spec.auth,
+            "username": spec.username,
+            "password": spec.password,
+            "clock_skew": spec.clock_skew,
+        }
     return entry
 
 
-def build_manifest(mode: str, devices: Sequence[LabDevice], subnet: str, state_dir: Path, *,
-                   extra: Mapping[str, Any] | None = None, scanner_netns: str | None = None,
-                   interface: str = "lo", macs_file: Path | None = None) -> dict[str, Any]:
+def build_manifest(
+    mode: str,
+    devices: Sequence[LabDevice],
+    subnet: str,
+    state_dir: Path,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    scanner_netns: str | None = None,
+    interface: str = "lo",
+    macs_file: Path | None = None,
+) -> dict[str, Any]:
     """The manifest dict: mode, where to scan from, and every device with its expected verdict."""
     net = ipaddress.IPv4Network(subnet, strict=False)
     multicast = mode == "netns"

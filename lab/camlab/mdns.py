@@ -69,5 +69,7 @@ class MdnsAnnouncer:
         zeroconfs, self._zeroconfs = self._zeroconfs, []
         if zeroconfs:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.gather(*(z.async_close() for z in zeroconfs),
-                                                      return_exceptions=True), CLOSE_TIMEOUT)
+                await asyncio.wait_for(
+                    asyncio.gather(*(z.async_close() for z in zeroconfs), return_exceptions=True),
+                    CLOSE_TIMEOUT,
+                )

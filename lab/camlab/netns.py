@@ -43,8 +43,18 @@ from camlab.nsops import (
 )
 from camlab.plan import FIRST_HOST, LabDevice, device_ifname, load_plan, parse_subnet
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_SUBNET", "Names", "down", "names", "netns_pids", "ns_exists", "status",
-           "stop_pids", "up"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "DEFAULT_SUBNET",
+    "Names",
+    "down",
+    "names",
+    "netns_pids",
+    "ns_exists",
+    "status",
+    "stop_pids",
+    "up",
+]
 
 DEFAULT_PREFIX = "cs"
 DEFAULT_SUBNET = "10.77.0.0/24"
@@ -69,10 +79,15 @@ def _build_fabric(n: Names, net: ipaddress.IPv4Network) -> None:
     lines.append(f"link set p-cams address {P_CAMS_MAC} master br0 up")
     batch(n.lan, lines)
     scan_ip = net.network_address + 1
-    batch(n.scanner, [
-        "link set lo up", f"addr replace {scan_ip}/{net.prefixlen} dev scan0",
-        f"link set scan0 address {SCAN_MAC} up", "route replace 224.0.0.0/4 dev scan0",
-    ])
+    batch(
+        n.scanner,
+        [
+            "link set lo up",
+            f"addr replace {scan_ip}/{net.prefixlen} dev scan0",
+            f"link set scan0 address {SCAN_MAC} up",
+            "route replace 224.0.0.0/4 dev scan0",
+        ],
+    )
 
 
 def attachments(net: ipaddress.IPv4Network, devices: Sequence[LabDevice]) -> list[Attachment]:
@@ -80,14 +95,24 @@ def attachments(net: ipaddress.IPv4Network, devices: Sequence[LabDevice]) -> lis
     out = []
     for device in devices:
         offset = int(ipaddress.IPv4Address(device.ip)) - int(net.network_address)
-        out.append(Attachment(device, device_ifname(device.ip, str(net)), "cams0", TABLE_BASE + offset,
-                              net.prefixlen))
+        out.append(
+            Attachment(
+                device, device_ifname(device.ip, str(net)), "cams0", TABLE_BASE + offset, net.prefixlen
+            )
+        )
     return out
 
 
-def up(prefix: str = DEFAULT_PREFIX, subnet: str = DEFAULT_SUBNET, count: int | None = None,
-       personas_dir: Path | None = None, state_dir: Path | None = None, *, policy_routing: bool = True,
-       timeout: float = READY_TIMEOUT) -> dict[str, Any]:
+def up(
+    prefix: str = DEFAULT_PREFIX,
+    subnet: str = DEFAULT_SUBNET,
+    count: int | None = None,
+    personas_dir: Path | None = None,
+    state_dir: Path | None = None,
+    *,
+    policy_routing: bool = True,
+    timeout: float = READY_TIMEOUT,
+) -> dict[str, Any]:
     """Build (or converge) the namespace lab, (re)start its server, write and return the manifest."""
     started = time.monotonic()
     require_root()
@@ -100,8 +125,12 @@ def up(prefix: str = DEFAULT_PREFIX, subnet: str = DEFAULT_SUBNET, count: int | 
         down(prefix, state_dir)  # the old subnet's addresses (or a routed lab's router) would linger
     state_dir.mkdir(parents=True, exist_ok=True)
     _build_fabric(n, net)
-    build_devices(n.cams, attachments(net, devices), [f"link set cams0 address {CAMS_MAC} up"],
-                  policy_routing=policy_routing)
+    build_devices(
+        n.cams,
+        attachments(net, devices),
+        [f"link set cams0 address {CAMS_MAC} up"],
+        policy_routing=policy_routing,
+    )
     firewalled = firewall.apply(n.cams, devices)
     fabric_seconds = time.monotonic() - started
     stop_pids(netns_pids(n.cams))  # a previous server holds the ports
@@ -121,8 +150,9 @@ def up(prefix: str = DEFAULT_PREFIX, subnet: str = DEFAULT_SUBNET, count: int | 
         "fabric_seconds": round(fabric_seconds, 3),
         "up_seconds": round(time.monotonic() - started, 3),
     }
-    manifest = build_manifest("netns", devices, str(net), state_dir, scanner_netns=n.scanner,
-                              interface="scan0", extra=extra)
+    manifest = build_manifest(
+        "netns", devices, str(net), state_dir, scanner_netns=n.scanner, interface="scan0", extra=extra
+    )
     write_manifest(state_dir, manifest)
     return manifest
 

@@ -79,11 +79,25 @@ MAX_DEVICES = 65536  # replicas keep the 4th MAC byte and number the last two
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_TOP_KEYS = frozenset({"id", "description", "mac", "serial", "source", "icmp", "closed_ports", "service",
-                       "expect", *CHANNELS})
+_TOP_KEYS = frozenset(
+    {"id", "description", "mac", "serial", "source", "icmp", "closed_ports", "service", "expect", *CHANNELS}
+)
 CLOSED_PORTS = ("reset", "drop")
-_EXPECT_KEYS = frozenset({"manufacturer", "brand", "is_camera", "device_type", "watchlisted", "needs_mac",
-                          "model", "firmware", "serial", "channels", "needs_discovery"})
+_EXPECT_KEYS = frozenset(
+    {
+        "manufacturer",
+        "brand",
+        "is_camera",
+        "device_type",
+        "watchlisted",
+        "needs_mac",
+        "model",
+        "firmware",
+        "serial",
+        "channels",
+        "needs_discovery",
+    }
+)
 _RESPONSE_KEYS = frozenset({"status", "reason", "version", "headers", "body"})
 _KIND_KEYS: dict[str, frozenset[str]] = {
     "http": _RESPONSE_KEYS | {"paths"},
@@ -288,7 +302,7 @@ def _service(where: str, data: object) -> Service:
         if kind == "https":
             raw = data.get("cert")
             if not isinstance(raw, Mapping):
-                raise _fail(where, "https needs cert = { subject = \"CN=…\" }")
+                raise _fail(where, 'https needs cert = { subject = "CN=…" }')
             _check_keys(f"{where} cert", raw, ("subject", "issuer"))
             subject = _str(where, raw, "subject", required=True) or ""
             cert = CertSpec(subject=subject, issuer=_str(where, raw, "issuer") or subject)
@@ -320,8 +334,12 @@ def _service(where: str, data: object) -> Service:
     if not isinstance(size, int) or not 1 <= size <= 16 * 1024 * 1024:
         raise _fail(where, "'size' must be 1..16777216 bytes")
     return Service(
-        port=port, kind="hostile", behaviour=behaviour, head=_str(where, data, "head"),
-        interval=float(interval), size=size,
+        port=port,
+        kind="hostile",
+        behaviour=behaviour,
+        head=_str(where, data, "head"),
+        interval=float(interval),
+        size=size,
     )
 
 
@@ -344,8 +362,12 @@ def _expect(where: str, data: object, present: tuple[str, ...] = ()) -> Expect:
         raise _fail(where, "missing [expect] table")
     _check_keys(f"{where} [expect]", data, _EXPECT_KEYS)
     flags: dict[str, bool] = {}
-    for key, required in (("is_camera", True), ("watchlisted", True), ("needs_mac", False),
-                          ("needs_discovery", False)):
+    for key, required in (
+        ("is_camera", True),
+        ("watchlisted", True),
+        ("needs_mac", False),
+        ("needs_discovery", False),
+    ):
         value = data.get(key, None if required else False)
         if not isinstance(value, bool):
             raise _fail(where, f"[expect] '{key}' must be true or false")
@@ -431,8 +453,9 @@ def load_personas(directory: Traversable) -> list[Persona]:
     """Every ``*.toml`` persona in a directory (a path or package data), sorted by id."""
     if not directory.is_dir():
         raise PersonaError(f"{directory}: no such personas directory")
-    files = sorted((p for p in directory.iterdir() if p.name.endswith(".toml") and p.is_file()),
-                   key=lambda p: p.name)
+    files = sorted(
+        (p for p in directory.iterdir() if p.name.endswith(".toml") and p.is_file()), key=lambda p: p.name
+    )
     personas = [load_persona(p) for p in files]
     if not personas:
         raise PersonaError(f"{directory}: no *.toml personas")

@@ -130,8 +130,11 @@ def plan_devices(
         if len(set(real)) != len(real):
             raise LabInputError(f"persona {rep.persona.id}: ports collide after the loopback shift")
         ip = str(net.network_address + FIRST_HOST + rep.index)
-        devices.append(LabDevice(ip=ip, mac=rep.mac, persona=rep.persona, serial=rep.serial, port_map=pmap,
-                                 network=str(net)))
+        devices.append(
+            LabDevice(
+                ip=ip, mac=rep.mac, persona=rep.persona, serial=rep.serial, port_map=pmap, network=str(net)
+            )
+        )
     return devices
 
 
@@ -153,8 +156,9 @@ def load_routed_personas(personas_dir: Traversable | None) -> list[Persona]:
     return personas
 
 
-def plan_segments(personas: Sequence[Persona], count: int,
-                  segments: Sequence[ipaddress.IPv4Network]) -> list[LabDevice]:
+def plan_segments(
+    personas: Sequence[Persona], count: int, segments: Sequence[ipaddress.IPv4Network]
+) -> list[LabDevice]:
     """`count` devices spread over `segments` in blocks (the first count % n get one more), hosts from .2."""
     if not segments:
         raise LabInputError("a routed lab needs at least one segment")
@@ -170,6 +174,13 @@ def plan_segments(personas: Sequence[Persona], count: int,
     for k, seg in enumerate(segments):
         block = replicas[len(devices) : len(devices) + share + (k < extra)]
         for host, rep in enumerate(block, start=FIRST_HOST):
-            devices.append(LabDevice(ip=str(seg.network_address + host), mac=rep.mac, persona=rep.persona,
-                                     serial=rep.serial, network=str(seg)))
+            devices.append(
+                LabDevice(
+                    ip=str(seg.network_address + host),
+                    mac=rep.mac,
+                    persona=rep.persona,
+                    serial=rep.serial,
+                    network=str(seg),
+                )
+            )
     return devices

@@ -55,10 +55,15 @@ def macvlan_names(devices: Sequence[LabDevice], base: str | None = None) -> dict
     return {d.ip: device_ifname(d.ip, base or d.network or f"{d.ip}/24") for d in devices}
 
 
-async def serve_forever(devices: Sequence[LabDevice], state_dir: Path,
-                        on_ready: Callable[[LabServer, dict[str, Any]], None] | None = None, *,
-                        multicast: bool = False, mdns: bool | None = None,
-                        ifname_base: str | None = None) -> None:
+async def serve_forever(
+    devices: Sequence[LabDevice],
+    state_dir: Path,
+    on_ready: Callable[[LabServer, dict[str, Any]], None] | None = None,
+    *,
+    multicast: bool = False,
+    mdns: bool | None = None,
+    ifname_base: str | None = None,
+) -> None:
     """Bind all devices, report readiness, then serve until SIGTERM/SIGINT.
 
     `multicast` (namespace labs): UDP responders bind to each device's macvlan and join the discovery groups
@@ -68,14 +73,21 @@ async def serve_forever(devices: Sequence[LabDevice], state_dir: Path,
     loop.set_exception_handler(quiet_exception_handler)
     started = time.monotonic()
     interfaces = macvlan_names(devices, ifname_base) if multicast else None
-    server = LabServer(devices, state_dir / "certs", interfaces=interfaces,
-                       mdns=multicast if mdns is None else mdns)
+    server = LabServer(
+        devices, state_dir / "certs", interfaces=interfaces, mdns=multicast if mdns is None else mdns
+    )
     await server.start()
-    info = {"pid": os.getpid(), "devices": len(devices), "listeners": server.listeners,
-            "udp_sockets": server.udp_sockets, "multicast": server.multicast,
-            "mdns_services": server.mdns.services if server.mdns else 0,
-            "certs": len(server.certs), "rss_kib": rss_kib(),
-            "start_seconds": round(time.monotonic() - started, 3)}
+    info = {
+        "pid": os.getpid(),
+        "devices": len(devices),
+        "listeners": server.listeners,
+        "udp_sockets": server.udp_sockets,
+        "multicast": server.multicast,
+        "mdns_services": server.mdns.services if server.mdns else 0,
+        "certs": len(server.certs),
+        "rss_kib": rss_kib(),
+        "start_seconds": round(time.monotonic() - started, 3),
+    }
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -103,10 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=None, help="number of devices (default: one per persona)")
     ap.add_argument("--subnet", default="10.77.0.0/24")
     ap.add_argument("--loopback", action="store_true", help="shift ports < 1024 up by 10000")
-    ap.add_argument("--multicast", action="store_true",
-                    help="namespace lab: join discovery groups on each device's macvlan, register mDNS")
-    ap.add_argument("--segments", default=None,
-                    help="routed lab: comma-separated /24s the devices are spread over (instead of --subnet)")
+    ap.add_argument(
+        "--multicast",
+        action="store_true",
+        help="namespace lab: join discovery groups on each device's macvlan, register mDNS",
+    )
+    ap.add_argument(
+        "--segments",
+        default=None,
+        help="routed lab: comma-separated /24s the devices are spread over (instead of --subnet)",
+    )
     ap.add_argument("--ifname-base", default=None, help="routed lab: the network macvlan names count from")
     ap.add_argument("--no-mdns", action="store_true", help="do not register mDNS (routed: it cannot cross)")
     ap.add_argument("--state-dir", type=Path, required=True)
@@ -115,15 +133,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def ready(server: LabServer, info: dict[str, Any]) -> None:
         _write_json(args.ready_file, info)
-        print(f"lab server pid {info['pid']}: {info['devices']} devices, {info['listeners']} listeners, "
-              f"RSS {info['rss_kib']} KiB", flush=True)
+        print(
+            f"lab server pid {info['pid']}: {info['devices']} devices, {info['listeners']} listeners, "
+            f"RSS {info['rss_kib']} KiB",
+            flush=True,
+        )
 
     try:
         devices = _plan(args)
         if args.multicast and args.loopback:
             raise LabError("--multicast is for the namespace lab, never loopback")
-        asyncio.run(serve_forever(devices, args.state_dir, ready, multicast=args.multicast,
-                                  mdns=args.multicast and not args.no_mdns, ifname_base=args.ifname_base))
+        asyncio.run(
+            serve_forever(
+                devices,
+                args.state_dir,
+                ready,
+                multicast=args.multicast,
+                mdns=args.multicast and not args.no_mdns,
+                ifname_base=args.ifname_base,
+            )
+        )
     except (LabError, PersonaError) as exc:
         _write_json(args.ready_file, {"error": str(exc)})
         print(f"lab server: {exc}", file=sys.stderr)
