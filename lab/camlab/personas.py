@@ -277,6 +277,27 @@ def _hex(where: str, data: Mapping[str, Any], key: str) -> bytes:
         raise _fail(where, f"'{key}' is not hex") from None
 
 
+def _web_service(where: str, port: int, kind: Kind, data: Mapping[str, Any]) -> Service:
+    paths_raw = data.get("paths", {})
+    if not isinstance(paths_raw, Mapping):
+        raise _fail(where, "'paths' must be a table of path -> reply")
+    paths: dict[str, HttpReply] = {}
+    for path, sub in paths_raw.items():
+        if not path.startswith("/") or not isinstance(sub, Mapping):
+            raise _fail(where, f"path {path!r} must start with '/' and hold a reply table")
+        _check_keys(f"{where} path {path}", sub, _RESPONSE_KEYS)
+        paths[path] = _reply(f"{where} path {path}", sub)
+    cert = None
+    if kind == "https":
+        raw = data.get("cert")
+        if not isinstance(raw, Mapping):
+            raise _fail(where, 'https needs cert = { subject = "CN=…" }')
+        _check_keys(f"{where} cert", raw, ("subject", "issuer"))
+        subject = _str(where, raw, "subject", required=True) or ""
+        cert = CertSpec(subject=subject, issuer=_str(where, raw, "issuer") or subject)
+    return Service(port=port, kind=kind, reply=_reply(where, data), paths=paths, cert=cert)
+
+
 def _service(where: str, data: object) -> Service:
     if not isinstance(data, Mapping):
         raise _fail(where, "each [[service]] must be a table")
@@ -289,24 +310,7 @@ def _service(where: str, data: object) -> Service:
     where = f"{where} port {port}"
     _check_keys(where, data, _KIND_KEYS[kind] | {"kind", "port"})
     if kind in ("http", "https"):
-        paths_raw = data.get("paths", {})
-        if not isinstance(paths_raw, Mapping):
-            raise _fail(where, "'paths' must be a table of path -> reply")
-        paths: dict[str, HttpReply] = {}
-        for path, sub in paths_raw.items():
-            if not path.startswith("/") or not isinstance(sub, Mapping):
-                raise _fail(where, f"path {path!r} must start with '/' and hold a reply table")
-            _check_keys(f"{where} path {path}", sub, _RESPONSE_KEYS)
-            paths[path] = _reply(f"{where} path {path}", sub)
-        cert = None
-        if kind == "https":
-            raw = data.get("cert")
-            if not isinstance(raw, Mapping):
-                raise _fail(where, 'https needs cert = { subject = "CN=…" }')
-            _check_keys(f"{where} cert", raw, ("subject", "issuer"))
-            subject = _str(where, raw, "subject", required=True) or ""
-            cert = CertSpec(subject=subject, issuer=_str(where, raw, "issuer") or subject)
-        return Service(port=port, kind=kind, reply=_reply(where, data), paths=paths, cert=cert)
+        return _web_service(where, port, kind, data)
     if kind == "rtsp":
         auth = data.get("auth", "digest")
         if auth not in ("digest", "basic"):

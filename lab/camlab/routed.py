@@ -192,6 +192,25 @@ def _segments_entry(lay: Layout, devices: Sequence[LabDevice]) -> list[dict[str,
     ]
 
 
+def _serve_args(lay: Layout, devices: Sequence[LabDevice], personas_dir: Path | None) -> list[str]:
+    """The server's arguments: this layout, discovery sockets on each macvlan, no mDNS (it cannot cross)."""
+    args = ["--segments", ",".join(map(str, lay.segments)), "--count", str(len(devices))]
+    args += ["--multicast", "--no-mdns", "--ifname-base", str(lay.supernet)]
+    return args + (["--personas", str(personas_dir.resolve())] if personas_dir is not None else [])
+
+
+def _router_entry(n: Names, lay: Layout, devices: Sequence[LabDevice]) -> dict[str, Any]:
+    return {
+        "netns": n.router,
+        "transit": str(lay.transit),
+        "transit_ip": lay.router_ip,
+        "addresses": [lay.router_ip, *(lay.gateway(s) for s in lay.segments)],
+        "blackhole": str(lay.supernet),
+        "arp_entries": len(devices),
+        "arp_entry_type": "permanent",
+    }
+
+
 def up(
     prefix: str,
     lay: Layout,
@@ -218,31 +237,10 @@ def up(
         agent = snmp.start(
             n.router, state_dir, address=lay.router_ip, allowed=str(lay.transit), sys_name=n.router
         )
-        serve_args = [
-            "--segments",
-            ",".join(map(str, lay.segments)),
-            "--count",
-            str(len(devices)),
-            "--multicast",
-            "--no-mdns",
-            "--ifname-base",
-            str(lay.supernet),
-        ]
-        if personas_dir is not None:
-            serve_args += ["--personas", str(personas_dir.resolve())]
-        info = start_server(n.cams, state_dir, serve_args, timeout)
+        info = start_server(n.cams, state_dir, _serve_args(lay, devices, personas_dir), timeout)
     except BaseException:
         remove(n, state_dir)  # a half-built routed lab is of no use; never leave one behind
         raise
-    router = {
-        "netns": n.router,
-        "transit": str(lay.transit),
-        "transit_ip": lay.router_ip,
-        "addresses": [lay.router_ip, *(lay.gateway(s) for s in lay.segments)],
-        "blackhole": str(lay.supernet),
-        "arp_entries": len(devices),
-        "arp_entry_type": "permanent",
-    }
     extra = {
         "prefix": prefix,
         "namespaces": {"scanner": n.scanner, "router": n.router, "cams": n.cams},
@@ -250,7 +248,7 @@ def up(
         "supernet": str(lay.supernet),
         "blackhole": str(lay.supernet),
         "segments": _segments_entry(lay, devices),
-        "router": router,
+        "router": _router_entry(n, lay, devices),
         "snmp": agent,
         "firewalled": firewalled,
         "server_pid": info.get("pid"),
