@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from camlab import netns
-
 from camscan.context import DEFAULT_PORTS
 from camscan.vendors import VendorDB
 

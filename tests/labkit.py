@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from camlab import netns, routed
 from camlab.loopback import ThreadedLab, plan_loopback
 from camlab.plan import LabError

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from camlab.certs import CertError, make_cert, parse_name
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from camlab.certs import CertError, make_cert, parse_name
 
 HIK = "CN=www.hikvision.com,OU=DVRNVR,O=HIKVISION,L=HangZhou,ST=ZheJiang,C=CN"
 

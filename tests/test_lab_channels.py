@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from camlab.channels import CHANNELS, OnvifSpec
 from camlab.datagrams import dhip_document, dvrip_reply, endpoint_address, sadp_fields, wsd_probe_match
 from camlab.encoders import build_probe_matches, build_sadp_probe_match
@@ -19,7 +20,6 @@ from camlab.onvif import device_clock, handle
 from camlab.personas import PersonaError, load_persona, load_personas
 from camlab.plan import LabDevice, default_personas_dir, plan_devices
 from camlab.ssdp import description_xml
-
 from camscan.parse import dhip, dvrip, sadp, soap, upnp
 
 PERSONAS = load_personas(default_personas_dir())

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
 from camlab import cli, manifest
 from camlab.cli import app as lab_app
-from typer.testing import CliRunner
 
 runner = CliRunner()
 

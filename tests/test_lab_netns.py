@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from camlab import netns
 from camlab.plan import LabError
 
@@ -263,7 +264,6 @@ def test_multicast_probes_from_the_scanner_reach_every_responder(netns_lab: dict
 def test_mdns_services_resolve_from_the_scanner(netns_lab: dict[str, Any]) -> None:
     from camlab.personas import load_personas
     from camlab.plan import default_personas_dir
-
     from tests.labkit import run_in_netns
 
     personas = {p.id: p for p in load_personas(default_personas_dir())}

@@ -11,13 +11,13 @@ import httpx
 import onvif
 import pytest
 import zeep.exceptions
+from onvif import ONVIFCamera
+
 from camlab import onvif as lab_onvif
 from camlab.channels import OnvifSpec
 from camlab.loopback import ThreadedLab
 from camlab.personas import load_personas
 from camlab.plan import LabDevice, default_personas_dir
-from onvif import ONVIFCamera
-
 from camscan.parse import soap, xmlsafe
 from tests.test_lab_channels import soap_call, token
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import netaddr
 import pytest
+
 from camlab.personas import BEHAVIOURS, PersonaError, load_persona, load_personas, replicate
 from camlab.plan import LabError, default_personas_dir, plan_devices
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from camlab import netns, routed
 
+from camlab import netns, routed
 from tests.labkit import ROUTED_SEGMENTS, require_routed, run_in_netns
 
 pytestmark = pytest.mark.netns

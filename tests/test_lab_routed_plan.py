@@ -7,11 +7,12 @@ import itertools
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from camlab import firewall, routed
 from camlab.cli import app
 from camlab.personas import PersonaError, load_persona
 from camlab.plan import LabInputError, default_personas_dir, load_routed_personas, plan_segments
-from typer.testing import CliRunner
 
 ROUTED = {"ping-only-switch", "dahua-ipc-ping-prohibited", "uniview-ipc2122-maconly"}
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+
 from camlab.certs import parse_name
 from camlab.loopback import ThreadedLab
 from camlab.personas import Service, load_personas
 from camlab.plan import LabDevice, default_personas_dir
-from cryptography import x509
 
 PERSONAS = load_personas(default_personas_dir())
 HTTP_CASES = [(p.id, s.port) for p in PERSONAS for s in p.services if s.kind in ("http", "https")]

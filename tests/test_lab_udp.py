@@ -9,12 +9,12 @@ import time
 
 import httpx
 import pytest
+
 from camlab.encoders import build_probe_matches
 from camlab.loopback import ThreadedLab
 from camlab.personas import load_personas
 from camlab.plan import LabDevice, default_personas_dir
 from camlab.udp import BY_CHANNEL
-
 from camscan.parse import dhip, dvrip, sadp, soap, upnp
 
 PERSONAS = load_personas(default_personas_dir())

@@ -6,10 +6,10 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from camlab.encoders import build_sadp_probe_match
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from camlab.encoders import build_sadp_probe_match
 from camscan.parse.sadp import (
     MAX_BYTES,
     MAX_FIELDS,

@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from camlab.encoders import build_probe_matches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from camlab.encoders import build_probe_matches
 from camscan.parse.soap import (
     MAX_BYTES,
     MAX_TOKEN,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from camlab.encoders import build_ssdp_reply, build_upnp_description
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from camlab.encoders import build_ssdp_reply, build_upnp_description
 from camscan.parse.upnp import (
     MAX_DATAGRAM,
     MAX_VALUE,

@@ -170,7 +170,6 @@ def test_multicast_inquiry_finds_devices_answering_us_or_the_group(netns: str) -
 
 def test_attack_reply_naming_another_address_is_recorded_not_trusted() -> None:
     from camlab.encoders import build_sadp_probe_match
-
     from camscan.probes.sadp import decode
 
     spoof = build_sadp_probe_match(

@@ -18,8 +18,8 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from camlab.encoders import build_ssdp_reply
 
+from camlab.encoders import build_ssdp_reply
 from camscan.context import Caps, ScanContext, Timeouts
 from camscan.limits import Limits
 from camscan.models import Observation, Segment, SegmentResult

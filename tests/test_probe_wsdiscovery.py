@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from camlab.encoders import build_probe_matches
-
 from camscan.models import Observation, SegmentResult
 from camscan.parse.soap import ProbeMatch, parse_probe
 from camscan.probes.wsdiscovery import PORT, WsDiscoveryProbe, match_observations
