@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from camlab import netns, routed
+from camscan.probes.snmp import SnmpLimits, SnmpMacs, read_router_macs
+from camscan.snmpconfig import snmp_routers
+from camscan.status import Status
 from tests.labkit import ROUTED_SEGMENTS, require_routed, run_in_netns
+from tests.udpkit import run_in_netns as run_async_in_netns
+from tests.udpkit import scan_context
 
 pytestmark = pytest.mark.netns
 
@@ -234,6 +239,21 @@ def test_snmp_v3_authpriv_reads_it_and_wrong_secrets_read_nothing(routed_lab: di
     assert bad_priv.returncode != 0 and "Hex-STRING" not in bad_priv.stdout
 
 
+@pytest.mark.parametrize("version", ["v2c", "v3"])
+def test_camscans_snmp_reader_gets_every_mac_with_the_labs_config(
+    routed_lab: dict[str, Any], version: str
+) -> None:
+    routers = snmp_routers(Path(routed_lab["snmp"]["camscan_config"][version]))
+
+    async def walk() -> SnmpMacs:
+        async with scan_context() as ctx:
+            return await read_router_macs(ctx, routers, SnmpLimits(request_timeout=1.0))
+
+    result = run_async_in_netns(routed_lab["scanner_netns"], walk)
+    assert [r.status for r in result.routers] == [Status.OK]
+    assert {ip: m.mac for ip, m in result.macs.items()} == {d["ip"]: d["mac"] for d in routed_lab["devices"]}
+
+
 def test_snmp_is_read_only(routed_lab: dict[str, Any]) -> None:
     agent = routed_lab["snmp"]
     cmd = [
@@ -268,7 +288,8 @@ def test_manifest_says_how_the_routed_lab_is_built(routed_lab: dict[str, Any]) -
         "10.88.0.0/16",
         "10.88.0.0/16",
     )
-    assert m["scan_command"] == f"ip netns exec {n.scanner} camscan scan 10.88.0.0/16"
+    config = m["snmp"]["camscan_config"]["v2c"]
+    assert m["scan_command"] == f"ip netns exec {n.scanner} camscan scan 10.88.0.0/16 --config {config}"
     assert m["router"]["addresses"] == [m["router"]["transit_ip"], *(s["router_ip"] for s in m["segments"])]
     assert [s["router_ip"] for s in m["segments"]] == [f"{s[:-4]}1" for s in ROUTED_SEGMENTS]
     assert sum(s["devices"] for s in m["segments"]) == len(m["devices"]) >= 66

@@ -211,6 +211,23 @@ def _router_entry(n: Names, lay: Layout, devices: Sequence[LabDevice]) -> dict[s
     }
 
 
+def _describe(n: Names, lay: Layout, devices: Sequence[LabDevice], agent: dict[str, Any]) -> dict[str, Any]:
+    """The routed lab's own manifest fields."""
+    return {
+        "prefix": n.prefix,
+        "namespaces": {"scanner": n.scanner, "router": n.router, "cams": n.cams},
+        "scanner_ip": lay.scanner_ip,
+        "supernet": str(lay.supernet),
+        "blackhole": str(lay.supernet),
+        "segments": _segments_entry(lay, devices),
+        "router": _router_entry(n, lay, devices),
+        "snmp": agent,
+        # with the router's SNMP agent in --config: where camscan reads the MACs it cannot ARP for
+        "scan_command": f"ip netns exec {n.scanner} camscan scan {lay.supernet} "
+        f"--config {agent['camscan_config']['v2c']}",
+    }
+
+
 def up(
     prefix: str,
     lay: Layout,
@@ -235,21 +252,15 @@ def up(
         firewalled = firewall.apply(n.cams, devices)
         fabric_seconds = time.monotonic() - started
         agent = snmp.start(
-            n.router, state_dir, address=lay.router_ip, allowed=str(lay.transit), sys_name=n.router
-        )
+            n.router, state_dir, address=lay.router_ip, allowed=str(lay.transit), sys_name=n.router,
+            network=str(lay.supernet),
+        )  # fmt: skip
         info = start_server(n.cams, state_dir, _serve_args(lay, devices, personas_dir), timeout)
     except BaseException:
         remove(n, state_dir)  # a half-built routed lab is of no use; never leave one behind
         raise
     extra = {
-        "prefix": prefix,
-        "namespaces": {"scanner": n.scanner, "router": n.router, "cams": n.cams},
-        "scanner_ip": lay.scanner_ip,
-        "supernet": str(lay.supernet),
-        "blackhole": str(lay.supernet),
-        "segments": _segments_entry(lay, devices),
-        "router": _router_entry(n, lay, devices),
-        "snmp": agent,
+        **_describe(n, lay, devices, agent),
         "firewalled": firewalled,
         "server_pid": info.get("pid"),
         "server": info,

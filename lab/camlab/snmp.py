@@ -52,6 +52,27 @@ def config(community: str, auth_key: str, priv_key: str, allowed: str, sys_name:
     )
 
 
+def camscan_configs(home: Path, network: str, router: str) -> dict[str, str]:
+    """camscan --config files asking this agent for `network`'s MACs: one with the v2c community, one as v3.
+
+    They name the secret files (relative to themselves, as camscan reads them) and hold no secret.
+    """
+    entry = [f'network = "{network}"', f'router = "{router}"', f"port = {PORT}"]
+    texts = {
+        "v2c": [*entry, 'version = "2c"', 'community_file = "community"'],
+        "v3": [*entry, 'version = "3"', f'user = "{USER}"', f'auth_protocol = "{AUTH}"',
+               'auth_password_file = "v3-auth"', f'priv_protocol = "{PRIV}"',
+               'priv_password_file = "v3-priv"'],
+    }  # fmt: skip
+    paths = {}
+    for version, lines in texts.items():
+        path = home / f"camscan-{version}.toml"
+        head = "# camlab routed lab: the router's ARP table over SNMP (camscan scan --config this-file)"
+        path.write_text("\n".join([head, "[[snmp]]", *lines]) + "\n", encoding="utf-8")
+        paths[version] = str(path)
+    return paths
+
+
 def _wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -66,7 +87,9 @@ def _wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
     raise LabError(f"snmpd not ready after {READY_TIMEOUT:.0f}s (see {log})")
 
 
-def start(router_ns: str, state_dir: Path, *, address: str, allowed: str, sys_name: str) -> dict[str, Any]:
+def start(
+    router_ns: str, state_dir: Path, *, address: str, allowed: str, sys_name: str, network: str
+) -> dict[str, Any]:
     """Start snmpd in the router's namespace; the manifest's `snmp` entry (secrets only as file names)."""
     snmpd = shutil.which("snmpd")
     if snmpd is None:
@@ -113,4 +136,5 @@ def start(router_ns: str, state_dir: Path, *, address: str, allowed: str, sys_na
             "priv_file": str(files["priv"]),
         },
         "config_file": str(conf),
+        "camscan_config": camscan_configs(home, network, address),
     }
