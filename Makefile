@@ -8,11 +8,25 @@ STAMP := $(VENV)/.installed-stamp
 # Root gets the namespace lab (real ARP, real MACs); anyone else gets the loopback lab.
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: setup demo test lint typecheck unit bench clean lab-down snmpd
+.PHONY: setup lab-tools snmpd demo test lint typecheck unit bench clean lab-down
 
-setup: $(STAMP)
+setup: $(STAMP) lab-tools
 
-$(STAMP): pyproject.toml
+# The namespace labs' Debian tools (root only: the loopback lab needs none): nftables is the simulated devices'
+# host firewall, snmpd the routed lab's router agent (and the SNMP tests' agent), snmp (snmpwalk) what the tests
+# ask it with. Only the programs are wanted: the system service the snmpd package starts is stopped and disabled.
+lab-tools:
+	@if [ "$(IS_ROOT)" = yes ] && command -v apt-get >/dev/null && \
+		! { command -v nft && command -v snmpd && command -v snmpwalk; } >/dev/null; then \
+		echo "installing the namespace labs' tools (nftables, snmpd, snmp)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get install -y -qq nftables snmpd snmp >/dev/null 2>&1 || \
+			{ apt-get update -qq && apt-get install -y -qq nftables snmpd snmp >/dev/null; }; } && \
+		{ systemctl disable --now snmpd >/dev/null 2>&1 || true; }; fi
+
+snmpd: lab-tools
+
+$(STAMP): pyproject.toml lab/pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "camscan needs Python 3.11 or newer (found: $(PY)); set PY=/path/to/python3.11"; exit 2; }
 	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -22,26 +36,16 @@ $(STAMP): pyproject.toml
 		else echo "python venv support is missing: run 'sudo apt-get install python3-venv' and retry"; exit 2; fi; }
 	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./lab
 	@touch $(STAMP)
-	@echo "camscan installed in $(VENV) ($$($(BIN)/camscan version))"
-
-# The SNMP tests read a real agent: Debian's snmpd, run by the tests inside their own namespaces (root).
-# Only the program is wanted: the system service the package starts is stopped and disabled again.
-snmpd:
-	@command -v snmpd >/dev/null || [ -x /usr/sbin/snmpd ] || { \
-		if [ "$(IS_ROOT)" = yes ] && command -v apt-get >/dev/null; then \
-			echo "installing snmpd (the real agent of the SNMP tests)"; \
-			export DEBIAN_FRONTEND=noninteractive; \
-			{ apt-get install -y -qq snmpd >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq snmpd >/dev/null; }; } && \
-			{ systemctl disable --now snmpd >/dev/null 2>&1 || true; }; \
-		else echo "snmpd is not installed: the SNMP lab tests are skipped (they need root anyway)"; fi; }
+	@echo "camscan and camlab installed in $(VENV) ($$($(BIN)/camscan version))"
 
 demo: setup
 	@bash scripts/demo.sh
 
 lint: setup
-	$(BIN)/ruff check camscan tests bench scripts
+	$(BIN)/ruff check camscan lab tests bench scripts
+	$(BIN)/ruff format --check camscan lab
 
 typecheck: setup
 	$(BIN)/mypy
@@ -49,8 +53,9 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest -q -m "not netns"
 
-test: setup snmpd
-	$(BIN)/ruff check camscan tests bench scripts
+test: setup
+	$(BIN)/ruff check camscan lab tests bench scripts
+	$(BIN)/ruff format --check camscan lab
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
@@ -61,7 +66,7 @@ bench: setup
 	$(BIN)/python bench/scan_lab.py
 
 lab-down: setup
-	-$(BIN)/camscan lab down
+	-$(BIN)/camlab down
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info lab/*.egg-info

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from camlab import netns
 from camscan.context import DEFAULT_PORTS
-from camscan.lab import netns
 from camscan.vendors import VendorDB
 
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
+from camlab.snmpagent import AGENT_IP, Community, V3User, router_lab
 from camscan.context import ScanContext
-from camscan.lab.snmpagent import AGENT_IP, Community, V3User, router_lab
 from camscan.limits import Limits
 from camscan.probes.snmp import SnmpLimits, read_router_macs
 from camscan.snmpconfig import CommunityV2c, SnmpRouter, UserV3

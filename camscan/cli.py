@@ -31,7 +31,7 @@ from camscan.credentials import CredentialError, onvif_credentials
 from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB, FingerprintError, self_test
-from camscan.lab.cli import lab_app
+from camscan.lab_command import register as register_lab
 from camscan.models import Report
 from camscan.options import (
     DISCOVERY_PROTOCOLS,
@@ -59,7 +59,7 @@ watchlist_app = typer.Typer(help="Show the watchlists camscan flags devices agai
 fingerprints_app = typer.Typer(help="Test and explore the fingerprint database.", no_args_is_help=True)
 app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(fingerprints_app, name="fingerprints")
-app.add_typer(lab_app, name="lab")
+register_lab(app)  # `camscan lab ...` runs the separately installed camlab; a scan never imports it
 
 err = Console(stderr=True)
 

@@ -1,7 +1,7 @@
-"""Pytest fixtures that build and serve labs: `loopback_lab` (any user) and `netns_lab` (root).
+"""Pytest fixtures that build and serve labs: `loopback_lab` (any user), `netns_lab` and `routed_lab` (root).
 
 Use them from a conftest or a test module with ``from tests.labkit import loopback_lab, netns_lab``.
-Both yield the lab manifest (see camscan.lab.manifest); `loopback_lab_runtime` yields the running
+They yield the lab manifest (see camlab.manifest); `loopback_lab_runtime` yields the running
 ThreadedLab itself (devices and server counters) for tests that need more than the manifest.
 """
 
@@ -20,11 +20,14 @@ from typing import Any
 
 import pytest
 
-from camscan.lab import netns
-from camscan.lab.loopback import ThreadedLab, plan_loopback
-from camscan.lab.plan import LabError
+from camlab import netns, routed
+from camlab.loopback import ThreadedLab, plan_loopback
+from camlab.plan import LabError
 
 NETNS_SUBNET = "10.77.0.0/24"  # private to the test's own namespaces, so it never clashes
+# the routed lab's /24s: not contiguous, spread over the /16 (its own namespaces, so no clash either)
+ROUTED_SEGMENTS = ("10.88.3.0/24", "10.88.77.0/24", "10.88.140.0/24", "10.88.250.0/24")
+ROUTED_TOOLS = ("nft", "snmpd", "snmpwalk")  # Debian nftables, snmpd, snmp (make setup installs them)
 
 
 def _ci() -> bool:
@@ -95,6 +98,39 @@ def netns_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     except LabError as exc:
         netns.down(prefix, state)
         _cannot(f"cannot build the namespace lab: {exc}")
+        raise  # unreachable: _cannot skips or fails
+    try:
+        yield manifest
+    finally:
+        netns.down(prefix, state)
+
+
+def routed_unavailable() -> str | None:
+    """Why a routed lab cannot be built (and asked over SNMP) here, or None."""
+    missing = [tool for tool in ROUTED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"the routed lab needs {', '.join(missing)} (apt-get install nftables snmpd snmp)"
+    return netns_unavailable()
+
+
+def require_routed() -> None:
+    """Skip the calling test (fail it under CI=true) when a routed lab cannot be built here."""
+    reason = routed_unavailable()
+    if reason:
+        _cannot(reason)
+
+
+@pytest.fixture(scope="session")
+def routed_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A routed lab with a unique prefix: one device per persona (routed set included) over four /24s."""
+    require_routed()
+    prefix = "r" + uuid.uuid4().hex[:7]
+    state = tmp_path_factory.mktemp("routed-lab")
+    try:
+        manifest = routed.up(prefix, routed.layout(explicit=ROUTED_SEGMENTS), state_dir=state)
+    except LabError as exc:
+        netns.down(prefix, state)
+        _cannot(f"cannot build the routed lab: {exc}")
         raise  # unreachable: _cannot skips or fails
     try:
         yield manifest

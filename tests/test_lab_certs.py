@@ -6,7 +6,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from camscan.lab.certs import CertError, make_cert, parse_name
+from camlab.certs import CertError, make_cert, parse_name
 
 HIK = "CN=www.hikvision.com,OU=DVRNVR,O=HIKVISION,L=HangZhou,ST=ZheJiang,C=CN"
 

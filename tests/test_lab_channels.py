@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from camscan.lab.channels import CHANNELS, OnvifSpec
-from camscan.lab.datagrams import dhip_document, dvrip_reply, endpoint_address, sadp_fields, wsd_probe_match
-from camscan.lab.manifest import build_manifest
-from camscan.lab.onvif import device_clock, handle
-from camscan.lab.personas import PersonaError, load_persona, load_personas
-from camscan.lab.plan import LabDevice, default_personas_dir, plan_devices
-from camscan.lab.ssdp import description_xml
+from camlab.channels import CHANNELS, OnvifSpec
+from camlab.datagrams import dhip_document, dvrip_reply, endpoint_address, sadp_fields, wsd_probe_match
+from camlab.encoders import build_probe_matches, build_sadp_probe_match
+from camlab.manifest import build_manifest
+from camlab.onvif import device_clock, handle
+from camlab.personas import PersonaError, load_persona, load_personas
+from camlab.plan import LabDevice, default_personas_dir, plan_devices
+from camlab.ssdp import description_xml
 from camscan.parse import dhip, dvrip, sadp, soap, upnp
 
 PERSONAS = load_personas(default_personas_dir())
@@ -54,7 +55,7 @@ def reported(device: LabDevice) -> dict[str, set[str]]:
     found: list[tuple[str, str | None]] = []
     ch = device.persona.channels
     if ch.sadp is not None:
-        reply = sadp.parse_probe_match(sadp.build_probe_match(sadp_fields(device, ch.sadp, "X-1")))
+        reply = sadp.parse_probe_match(build_sadp_probe_match(sadp_fields(device, ch.sadp, "X-1")))
         found += [("model", reply.description), ("firmware", reply.software_version),
                   ("serial", reply.serial)]
     if ch.dhip is not None:
@@ -123,7 +124,7 @@ def test_wsd_probe_match_round_trips(device: LabDevice) -> None:
     spec = device.persona.channels.wsdiscovery
     assert spec is not None
     match = wsd_probe_match(device, spec)
-    data = soap.build_probe_matches([match], message_id="uuid:m", relates_to="uuid:probe")
+    data = build_probe_matches([match], message_id="uuid:m", relates_to="uuid:probe")
     (parsed,) = soap.parse_probe_matches(data)
     assert parsed.relates_to == "uuid:probe"
     assert (parsed.scopes, parsed.xaddrs) == (match.scopes, match.xaddrs)

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from camscan.lab import cli, manifest
-from camscan.lab.cli import lab_app
+from camlab import cli, manifest
+from camlab.cli import app as lab_app
 
 runner = CliRunner()
 

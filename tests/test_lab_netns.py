@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from camscan.lab import netns
-from camscan.lab.plan import LabError
+from camlab import netns
+from camlab.plan import LabError
 
 pytestmark = pytest.mark.netns
 
@@ -208,8 +208,8 @@ def discovery_jobs(target: str | None = None, wait: float = 0.5) -> list[list[An
 
 def answering(manifest: dict[str, Any]) -> dict[str, set[str]]:
     """Which device addresses must answer each probe of discovery_jobs()."""
-    from camscan.lab.personas import load_personas
-    from camscan.lab.plan import default_personas_dir
+    from camlab.personas import load_personas
+    from camlab.plan import default_personas_dir
 
     personas = {p.id: p for p in load_personas(default_personas_dir())}
     want: dict[str, set[str]] = {"wsd_typed": set(), "wsd_untyped": set(), "sadp": set(), "dhip": set(),
@@ -262,8 +262,8 @@ def test_multicast_probes_from_the_scanner_reach_every_responder(netns_lab: dict
 
 
 def test_mdns_services_resolve_from_the_scanner(netns_lab: dict[str, Any]) -> None:
-    from camscan.lab.personas import load_personas
-    from camscan.lab.plan import default_personas_dir
+    from camlab.personas import load_personas
+    from camlab.plan import default_personas_dir
     from tests.labkit import run_in_netns
 
     personas = {p.id: p for p in load_personas(default_personas_dir())}

@@ -13,11 +13,11 @@ import pytest
 import zeep.exceptions
 from onvif import ONVIFCamera
 
-from camscan.lab import onvif as lab_onvif
-from camscan.lab.channels import OnvifSpec
-from camscan.lab.loopback import ThreadedLab
-from camscan.lab.personas import load_personas
-from camscan.lab.plan import LabDevice, default_personas_dir
+from camlab import onvif as lab_onvif
+from camlab.channels import OnvifSpec
+from camlab.loopback import ThreadedLab
+from camlab.personas import load_personas
+from camlab.plan import LabDevice, default_personas_dir
 from camscan.parse import soap, xmlsafe
 from tests.test_lab_channels import soap_call, token
 

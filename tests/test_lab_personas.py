@@ -7,8 +7,8 @@ from pathlib import Path
 import netaddr
 import pytest
 
-from camscan.lab.personas import BEHAVIOURS, PersonaError, load_persona, load_personas, replicate
-from camscan.lab.plan import LabError, default_personas_dir, plan_devices
+from camlab.personas import BEHAVIOURS, PersonaError, load_persona, load_personas, replicate
+from camlab.plan import LabError, default_personas_dir, plan_devices
 
 PERSONAS = load_personas(default_personas_dir())
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from cryptography import x509
 
-from camscan.lab.certs import parse_name
-from camscan.lab.loopback import ThreadedLab
-from camscan.lab.personas import Service, load_personas
-from camscan.lab.plan import LabDevice, default_personas_dir
+from camlab.certs import parse_name
+from camlab.loopback import ThreadedLab
+from camlab.personas import Service, load_personas
+from camlab.plan import LabDevice, default_personas_dir
 
 PERSONAS = load_personas(default_personas_dir())
 HTTP_CASES = [(p.id, s.port) for p in PERSONAS for s in p.services if s.kind in ("http", "https")]

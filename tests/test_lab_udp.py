@@ -10,10 +10,11 @@ import time
 import httpx
 import pytest
 
-from camscan.lab.loopback import ThreadedLab
-from camscan.lab.personas import load_personas
-from camscan.lab.plan import LabDevice, default_personas_dir
-from camscan.lab.udp import BY_CHANNEL
+from camlab.encoders import build_probe_matches
+from camlab.loopback import ThreadedLab
+from camlab.personas import load_personas
+from camlab.plan import LabDevice, default_personas_dir
+from camlab.udp import BY_CHANNEL
 from camscan.parse import dhip, dvrip, sadp, soap, upnp
 
 PERSONAS = load_personas(default_personas_dir())
@@ -143,7 +144,7 @@ HOSTILE = [
     dhip.build_frame(b'{"method":"client.notifyDevInfo"}'),  # another device's answer: ignored
     b"M-SEARCH * HTTP/1.1\r\n" + b"X: y\r\n" * 2000,
     b"NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\n\r\n",
-    soap.build_probe_matches([], message_id="uuid:m", relates_to="uuid:r"),
+    build_probe_matches([], message_id="uuid:m", relates_to="uuid:r"),
     soap.build_probe("uuid:no-types", None).replace(b"<a:MessageID>uuid:no-types</a:MessageID>", b""),
     dvrip.REPLY_MAGIC + b"\x00" * 200,
 ]

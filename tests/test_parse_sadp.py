@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from camlab.encoders import build_sadp_probe_match
 from camscan.parse.sadp import (
     MAX_BYTES,
     MAX_FIELDS,
@@ -16,7 +17,6 @@ from camscan.parse.sadp import (
     SadpEcho,
     SadpParseError,
     build_inquiry,
-    build_probe_match,
     parse_probe_match,
 )
 
@@ -81,7 +81,7 @@ def test_oem_nvr_reply() -> None:
 
 
 def test_missing_and_odd_values_become_none() -> None:
-    data = build_probe_match(
+    data = build_sadp_probe_match(
         {
             "Types": "inquiry",
             "MAC": "not-a-mac",
@@ -160,7 +160,7 @@ _VALUE = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cn", 
 @FUZZ
 @given(st.dictionaries(_NAME, _VALUE, max_size=30))
 def test_build_then_parse_round_trips(fields: dict[str, str]) -> None:
-    assert dict(parse_probe_match(build_probe_match(fields)).raw) == fields
+    assert dict(parse_probe_match(build_sadp_probe_match(fields)).raw) == fields
 
 
 @st.composite

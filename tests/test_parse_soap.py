@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from camlab.encoders import build_probe_matches
 from camscan.parse.soap import (
     MAX_BYTES,
     MAX_TOKEN,
     ProbeMatch,
     SoapParseError,
     build_probe,
-    build_probe_matches,
     decode_scopes,
     mac_from_endpoint,
     parse_device_information,

@@ -8,15 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from camlab.encoders import build_ssdp_reply, build_upnp_description
 from camscan.parse.upnp import (
     MAX_DATAGRAM,
     MAX_VALUE,
     SsdpEcho,
     UpnpDevice,
     UpnpParseError,
-    build_description,
     build_msearch,
-    build_search_reply,
     parse_description,
     parse_search_reply,
 )
@@ -80,7 +79,7 @@ def test_anything_but_a_200_search_reply_is_refused(data: bytes) -> None:
 
 def test_first_header_wins_and_values_are_capped_and_cleaned() -> None:
     extra = b"\r\nST: second\r\nLOCATION: http://x/\x01\x02y\r\n\r\n"
-    data = build_search_reply({"SERVER": "A" * 5000, "ST": "first"}).replace(b"\r\n\r\n", extra)
+    data = build_ssdp_reply({"SERVER": "A" * 5000, "ST": "first"}).replace(b"\r\n\r\n", extra)
     r = parse_search_reply(data)
     assert r.server == "A" * MAX_VALUE and r.st == "first" and r.location == "http://x/y"
 
@@ -135,7 +134,7 @@ def test_hostile_or_foreign_documents_are_refused_in_one_line(name: str, why: st
 
 
 def test_a_description_over_the_cap_is_refused_before_parsing() -> None:
-    data = build_description({"manufacturer": "AXIS", "modelDescription": "x" * 2000})
+    data = build_upnp_description({"manufacturer": "AXIS", "modelDescription": "x" * 2000})
     with pytest.raises(UpnpParseError, match="more than the 1000 allowed"):
         parse_description(data, max_bytes=1000)
 
@@ -146,11 +145,11 @@ def test_a_description_without_a_device_is_refused() -> None:
 
 
 def test_built_description_round_trips_with_markup_escaped() -> None:
-    data = build_description({"manufacturer": "A&B <Cams>", "modelName": "X1", "serialNumber": "7"})
+    data = build_upnp_description({"manufacturer": "A&B <Cams>", "modelName": "X1", "serialNumber": "7"})
     d = parse_description(data)
     assert (d.manufacturer, d.model_name, d.serial) == ("A&B <Cams>", "X1", "7")
     with pytest.raises(ValueError):
-        build_description({"bad name": "x"})
+        build_upnp_description({"bad name": "x"})
 
 
 @FUZZ
@@ -167,7 +166,7 @@ def test_search_reply_parser_never_fails_any_other_way(data: bytes) -> None:
 
 @FUZZ
 @given(st.binary(max_size=2048) | st.text(st.characters(exclude_categories=("Cs",)), max_size=400).map(
-    lambda t: build_description({"manufacturer": t})))
+    lambda t: build_upnp_description({"manufacturer": t})))
 def test_description_parser_never_fails_any_other_way(data: bytes) -> None:
     try:
         d = parse_description(data)

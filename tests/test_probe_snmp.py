@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from camscan.lab.snmpagent import AGENT_IP, Community, RouterLab, V3User, router_lab, snmpd_missing
+from camlab.snmpagent import AGENT_IP, Community, RouterLab, V3User, router_lab, snmpd_missing
 from camscan.probes.snmp import SnmpLimits, SnmpMacs, read_router_macs
 from camscan.snmpconfig import CommunityV2c, SnmpRouter, UserV3, snmp_routers
 from camscan.status import Status

@@ -19,10 +19,11 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from camlab.encoders import build_ssdp_reply
 from camscan.context import Caps, ScanContext, Timeouts
 from camscan.limits import Limits
 from camscan.models import Observation, Segment, SegmentResult
-from camscan.parse.upnp import build_msearch, build_search_reply
+from camscan.parse.upnp import build_msearch
 from camscan.probes.ssdp import MAX_FETCHES_PER_HOST, SsdpProbe
 from camscan.probes.udp import PER_HOST
 from camscan.status import Status
@@ -140,7 +141,7 @@ async def responder(ip: str, reply: Reply, port: int = 0, group: str | None = No
 
 def axis_reply(location: str, st: str = "upnp:rootdevice", server: str = AXIS_SERVER) -> bytes:
     usn = f"uuid:Upnp-BasicDevice-1_0-ACCC8E4D000A::{st}"
-    return build_search_reply({"CACHE-CONTROL": "max-age=1800", "EXT": "", "LOCATION": location,
+    return build_ssdp_reply({"CACHE-CONTROL": "max-age=1800", "EXT": "", "LOCATION": location,
                                "SERVER": server, "ST": st, "USN": usn})
 
 

@@ -7,8 +7,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from camlab.encoders import build_probe_matches
 from camscan.models import Observation, SegmentResult
-from camscan.parse.soap import ProbeMatch, build_probe_matches, parse_probe
+from camscan.parse.soap import ProbeMatch, parse_probe
 from camscan.probes.wsdiscovery import PORT, WsDiscoveryProbe, match_observations
 from camscan.status import Status
 from tests.udpkit import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from camscan.oui import normalise_mac
 from camscan.parse import xmlsafe
@@ -17,7 +16,6 @@ MAX_FIELDS = 128
 MAX_VALUE = 512
 
 _UUID_TEXT = re.compile(r"^[0-9A-Za-z-]{1,64}$")
-_TAG = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
 class SadpParseError(ValueError):
@@ -56,17 +54,6 @@ def build_inquiry(uuid: str) -> bytes:
     return (
         f'<?xml version="1.0" encoding="utf-8"?><Probe><Uuid>{uuid}</Uuid><Types>inquiry</Types></Probe>'
     ).encode()
-
-
-def build_probe_match(fields: Mapping[str, str]) -> bytes:
-    """A ProbeMatch datagram with these child elements, in order (the lab's simulated device uses it)."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<ProbeMatch>"]
-    for name, value in fields.items():
-        if not _TAG.match(name):
-            raise ValueError(f"not a usable SADP element name: {name[:80]!r}")
-        lines.append(f"<{name}>{escape(value)}</{name}>")
-    lines.append("</ProbeMatch>")
-    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def _bool(value: str | None) -> bool | None:

@@ -1,4 +1,7 @@
-"""WS-Discovery 2005/04 (as ONVIF uses it) and ONVIF device SOAP: build probes, parse answers (no I/O)."""
+"""WS-Discovery 2005/04 (as ONVIF uses it) and ONVIF device SOAP: build probes, parse answers (no I/O).
+
+The device side (ProbeMatches) is built by the lab (camlab.encoders) on top of `envelope`.
+"""
 
 from __future__ import annotations
 
@@ -67,11 +70,13 @@ class Probe:
     types: tuple[str, ...]
 
 
-def _message_uri(message_id: str) -> str:
+def message_uri(message_id: str) -> str:
+    """A WS-Addressing MessageID as a URI (a bare UUID gets `uuid:`)."""
     return message_id if ":" in message_id else f"uuid:{message_id}"
 
 
-def _type_namespaces(types: Sequence[str]) -> str:
+def type_namespaces(types: Sequence[str]) -> str:
+    """The xmlns declarations for the dn:/tds: prefixes a Types list uses (ValueError for any other)."""
     decls: dict[str, str] = {}
     for qname in types:
         m = _QNAME.match(qname)
@@ -82,7 +87,8 @@ def _type_namespaces(types: Sequence[str]) -> str:
     return "".join(f' xmlns:{p}="{ns}"' for p, ns in sorted(decls.items()))
 
 
-def _envelope(namespaces: str, header: str, body: str) -> bytes:
+def envelope(namespaces: str, header: str, body: str) -> bytes:
+    """A SOAP 1.2 envelope with prefixes s: (SOAP), a: (WS-Addressing), d: (WS-Discovery), `namespaces`."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:a="{WSA}" xmlns:d="{WSD}"{namespaces}>'
@@ -94,40 +100,12 @@ def build_probe(message_id: str, types: str | None = "dn:NetworkVideoTransmitter
     """A WS-Discovery Probe; types None sends an untyped probe (every target service answers)."""
     type_list = types.split() if types else []
     header = (
-        f"<a:MessageID>{escape(_message_uri(message_id))}</a:MessageID>"
+        f"<a:MessageID>{escape(message_uri(message_id))}</a:MessageID>"
         f'<a:To s:mustUnderstand="true">{WSD_TO}</a:To>'
         f'<a:Action s:mustUnderstand="true">{WSD}/Probe</a:Action>'
     )
     body = f"<d:Probe><d:Types>{' '.join(type_list)}</d:Types></d:Probe>" if type_list else "<d:Probe/>"
-    return _envelope(_type_namespaces(type_list), header, body)
-
-
-def build_probe_matches(matches: Sequence[ProbeMatch], *, message_id: str, relates_to: str) -> bytes:
-    """A ProbeMatches answer (what a device sends back); used by the lab and by round-trip tests."""
-    all_types = [t for m in matches for t in m.types]
-    header = (
-        f"<a:MessageID>{escape(_message_uri(message_id))}</a:MessageID>"
-        f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>"
-        f'<a:To s:mustUnderstand="true">{ANONYMOUS}</a:To>'
-        f'<a:Action s:mustUnderstand="true">{WSD}/ProbeMatches</a:Action>'
-    )
-    parts: list[str] = []
-    for m in matches:
-        version = (
-            ""
-            if m.metadata_version is None
-            else f"<d:MetadataVersion>{m.metadata_version}</d:MetadataVersion>"
-        )
-        parts.append(
-            "<d:ProbeMatch>"
-            f"<a:EndpointReference><a:Address>{escape(m.endpoint)}</a:Address></a:EndpointReference>"
-            f"<d:Types>{' '.join(m.types)}</d:Types>"
-            f"<d:Scopes>{escape(' '.join(m.scopes))}</d:Scopes>"
-            f"<d:XAddrs>{escape(' '.join(m.xaddrs))}</d:XAddrs>{version}"
-            "</d:ProbeMatch>"
-        )
-    body = f"<d:ProbeMatches>{''.join(parts)}</d:ProbeMatches>"
-    return _envelope(_type_namespaces(all_types), header, body)
+    return envelope(type_namespaces(type_list), header, body)
 
 
 def _parse_envelope(data: bytes) -> ET.Element:

@@ -1,11 +1,9 @@
-"""SSDP search replies (HTTPU) and UPnP device descriptions (XML): build and parse, capped, defused."""
+"""SSDP search requests and replies (HTTPU), UPnP device descriptions (XML): build searches, parse answers."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from camscan.parse import xmlsafe
 
@@ -80,16 +78,6 @@ def build_msearch(st: str, host: str = f"{SSDP_GROUP}:{SSDP_PORT}", mx: int = 1)
     ).encode("ascii")
 
 
-def build_search_reply(headers: Mapping[str, str]) -> bytes:
-    """A 200 OK search reply with these headers, in order (tests and the lab's simulated devices use it)."""
-    lines = ["HTTP/1.1 200 OK"]
-    for name, value in headers.items():
-        if not re.match(r"^[A-Za-z][A-Za-z0-9.-]{0,63}$", name) or _CONTROL.search(value):
-            raise ValueError(f"not a usable SSDP header: {name[:40]!r}")
-        lines.append(f"{name}: {value}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
-
-
 def clean(value: str, max_len: int = MAX_VALUE) -> str:
     """value capped at max_len characters with control characters removed, then stripped."""
     return _CONTROL.sub("", value[: max_len * 2]).strip()[:max_len].strip()
@@ -119,18 +107,6 @@ def parse_search_reply(data: bytes) -> SsdpReply:
         if key in _WANTED and key not in found:
             found[key] = clean(value)
     return SsdpReply(*(found.get(key) or None for key in _WANTED))
-
-
-def build_description(fields: Mapping[str, str]) -> bytes:
-    """A device description whose root device has these child elements (UPnP names, e.g. modelName)."""
-    lines = ['<?xml version="1.0"?>', '<root xmlns="urn:schemas-upnp-org:device-1-0">',
-             "<specVersion><major>1</major><minor>0</minor></specVersion>", "<device>"]
-    for name, value in fields.items():
-        if not re.match(r"^[A-Za-z][A-Za-z0-9]{0,63}$", name):
-            raise ValueError(f"not a usable UPnP element name: {name[:40]!r}")
-        lines.append(f"<{name}>{escape(value)}</{name}>")
-    lines += ["</device>", "</root>"]
-    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def parse_description(data: bytes, max_bytes: int = MAX_DESCRIPTION) -> UpnpDevice:

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.plan import LabDevice, LabError
-from camscan.lab.udp import protocols_for
+from camlab.plan import LabDevice, LabError
+from camlab.udp import protocols_for
 
 MANIFEST = "manifest.json"
 MACS = "macs.txt"
@@ -44,10 +44,16 @@ def combined_port_map(devices: Sequence[LabDevice]) -> dict[int, int]:
     return dict(sorted(merged.items()))
 
 
-def scan_command(mode: str, devices: Sequence[LabDevice], subnet: str, *,
-                 scanner_netns: str | None = None, macs_file: Path | None = None) -> str:
+def scan_command(
+    mode: str,
+    devices: Sequence[LabDevice],
+    subnet: str,
+    *,
+    scanner_netns: str | None = None,
+    macs_file: Path | None = None,
+) -> str:
     """The exact command a user runs to scan this lab."""
-    if mode == "netns":
+    if mode in ("netns", "routed"):
         net = ipaddress.IPv4Network(subnet, strict=False)
         return f"ip netns exec {scanner_netns} camscan scan {net}"
     cmd = f"camscan scan {address_range(devices)}"
@@ -76,6 +82,9 @@ def device_entry(device: LabDevice, multicast: bool) -> dict[str, Any]:
         "mac": device.mac,
         "persona": device.persona.id,
         "serial": device.serial,
+        "network": device.network,
+        "icmp": device.persona.icmp,
+        "closed_ports": device.persona.closed_ports,
         "ports": list(device.persona.ports),
         "kinds": {str(s.port): s.kind for s in device.persona.services},
         "expect": expect,
@@ -84,14 +93,27 @@ def device_entry(device: LabDevice, multicast: bool) -> dict[str, Any]:
     }
     spec = device.persona.channels.onvif
     if spec is not None:
-        entry["onvif"] = {"port": spec.port, "auth": spec.auth, "username": spec.username,
-                          "password": spec.password, "clock_skew": spec.clock_skew}
+        entry["onvif"] = {
+            "port": spec.port,
+            "auth": spec.auth,
+            "username": spec.username,
+            "password": spec.password,
+            "clock_skew": spec.clock_skew,
+        }
     return entry
 
 
-def build_manifest(mode: str, devices: Sequence[LabDevice], subnet: str, state_dir: Path, *,
-                   extra: Mapping[str, Any] | None = None, scanner_netns: str | None = None,
-                   interface: str = "lo", macs_file: Path | None = None) -> dict[str, Any]:
+def build_manifest(
+    mode: str,
+    devices: Sequence[LabDevice],
+    subnet: str,
+    state_dir: Path,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    scanner_netns: str | None = None,
+    interface: str = "lo",
+    macs_file: Path | None = None,
+) -> dict[str, Any]:
     """The manifest dict: mode, where to scan from, and every device with its expected verdict."""
     net = ipaddress.IPv4Network(subnet, strict=False)
     multicast = mode == "netns"

@@ -1,14 +1,19 @@
 """Device personas: what one simulated device answers on each port, loaded from TOML and validated.
 
-File format (one persona per file, ``fixtures/personas/<id>.toml``)::
+File format (one persona per file, ``camlab/personas/<id>.toml``, read as package data; the personas only a
+routed lab serves live in ``camlab/personas/routed/``)::
 
     id = "hikvision-ds2cd2142"            # must equal the file name (without .toml)
     description = "…"                      # one line for humans
     mac = "44:19:b6:00:00:00"              # unicast; first 4 bytes are kept, replicas get the last 2
     serial = "DS-2CD2142FWD-I2019####"     # optional; the run of '#' becomes the device number
     source = "fingerprint-facts §2.1"      # optional: where the strings come from
+    icmp = true                            # answers ICMP echo (false: the namespace labs drop echo requests
+                                           # to it with nftables, as a host firewall does)
+    closed_ports = "reset"                 # what a port it does not serve does: "reset" (TCP RST, ICMP port
+                                           # unreachable: the kernel's answer) or "drop" (silence: firewalled)
 
-    [[service]]                            # one per open port
+    [[service]]                            # one per open port; none at all: a host that answers only ping
     port = 80
     kind = "http"                          # http | https | rtsp | tcp | hostile
     ...kind-specific keys (below)...
@@ -57,12 +62,12 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
-from camscan.lab.channels import CHANNELS, Channels, parse_channels
-from camscan.lab.checks import PersonaError as PersonaError
-from camscan.lab.checks import check_keys, fail
+from camlab.channels import CHANNELS, Channels, parse_channels
+from camlab.checks import PersonaError as PersonaError
+from camlab.checks import check_keys, fail
 from camscan.models import DEVICE_TYPES
 
 Kind = Literal["http", "https", "rtsp", "tcp", "hostile"]
@@ -74,9 +79,25 @@ MAX_DEVICES = 65536  # replicas keep the 4th MAC byte and number the last two
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_TOP_KEYS = frozenset({"id", "description", "mac", "serial", "source", "service", "expect", *CHANNELS})
-_EXPECT_KEYS = frozenset({"manufacturer", "brand", "is_camera", "device_type", "watchlisted", "needs_mac",
-                          "model", "firmware", "serial", "channels", "needs_discovery"})
+_TOP_KEYS = frozenset(
+    {"id", "description", "mac", "serial", "source", "icmp", "closed_ports", "service", "expect", *CHANNELS}
+)
+CLOSED_PORTS = ("reset", "drop")
+_EXPECT_KEYS = frozenset(
+    {
+        "manufacturer",
+        "brand",
+        "is_camera",
+        "device_type",
+        "watchlisted",
+        "needs_mac",
+        "model",
+        "firmware",
+        "serial",
+        "channels",
+        "needs_discovery",
+    }
+)
 _RESPONSE_KEYS = frozenset({"status", "reason", "version", "headers", "body"})
 _KIND_KEYS: dict[str, frozenset[str]] = {
     "http": _RESPONSE_KEYS | {"paths"},
@@ -175,6 +196,8 @@ class Persona:
     serial: str | None = None
     source: str | None = None
     channels: Channels = field(default_factory=Channels)
+    icmp: bool = True  # answers ICMP echo requests
+    closed_ports: str = "reset"  # "drop": TCP/UDP to ports it does not serve get no answer at all
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -254,6 +277,27 @@ def _hex(where: str, data: Mapping[str, Any], key: str) -> bytes:
         raise _fail(where, f"'{key}' is not hex") from None
 
 
+def _web_service(where: str, port: int, kind: Kind, data: Mapping[str, Any]) -> Service:
+    paths_raw = data.get("paths", {})
+    if not isinstance(paths_raw, Mapping):
+        raise _fail(where, "'paths' must be a table of path -> reply")
+    paths: dict[str, HttpReply] = {}
+    for path, sub in paths_raw.items():
+        if not path.startswith("/") or not isinstance(sub, Mapping):
+            raise _fail(where, f"path {path!r} must start with '/' and hold a reply table")
+        _check_keys(f"{where} path {path}", sub, _RESPONSE_KEYS)
+        paths[path] = _reply(f"{where} path {path}", sub)
+    cert = None
+    if kind == "https":
+        raw = data.get("cert")
+        if not isinstance(raw, Mapping):
+            raise _fail(where, 'https needs cert = { subject = "CN=…" }')
+        _check_keys(f"{where} cert", raw, ("subject", "issuer"))
+        subject = _str(where, raw, "subject", required=True) or ""
+        cert = CertSpec(subject=subject, issuer=_str(where, raw, "issuer") or subject)
+    return Service(port=port, kind=kind, reply=_reply(where, data), paths=paths, cert=cert)
+
+
 def _service(where: str, data: object) -> Service:
     if not isinstance(data, Mapping):
         raise _fail(where, "each [[service]] must be a table")
@@ -266,24 +310,7 @@ def _service(where: str, data: object) -> Service:
     where = f"{where} port {port}"
     _check_keys(where, data, _KIND_KEYS[kind] | {"kind", "port"})
     if kind in ("http", "https"):
-        paths_raw = data.get("paths", {})
-        if not isinstance(paths_raw, Mapping):
-            raise _fail(where, "'paths' must be a table of path -> reply")
-        paths: dict[str, HttpReply] = {}
-        for path, sub in paths_raw.items():
-            if not path.startswith("/") or not isinstance(sub, Mapping):
-                raise _fail(where, f"path {path!r} must start with '/' and hold a reply table")
-            _check_keys(f"{where} path {path}", sub, _RESPONSE_KEYS)
-            paths[path] = _reply(f"{where} path {path}", sub)
-        cert = None
-        if kind == "https":
-            raw = data.get("cert")
-            if not isinstance(raw, Mapping):
-                raise _fail(where, "https needs cert = { subject = \"CN=…\" }")
-            _check_keys(f"{where} cert", raw, ("subject", "issuer"))
-            subject = _str(where, raw, "subject", required=True) or ""
-            cert = CertSpec(subject=subject, issuer=_str(where, raw, "issuer") or subject)
-        return Service(port=port, kind=kind, reply=_reply(where, data), paths=paths, cert=cert)
+        return _web_service(where, port, kind, data)
     if kind == "rtsp":
         auth = data.get("auth", "digest")
         if auth not in ("digest", "basic"):
@@ -311,8 +338,12 @@ def _service(where: str, data: object) -> Service:
     if not isinstance(size, int) or not 1 <= size <= 16 * 1024 * 1024:
         raise _fail(where, "'size' must be 1..16777216 bytes")
     return Service(
-        port=port, kind="hostile", behaviour=behaviour, head=_str(where, data, "head"),
-        interval=float(interval), size=size,
+        port=port,
+        kind="hostile",
+        behaviour=behaviour,
+        head=_str(where, data, "head"),
+        interval=float(interval),
+        size=size,
     )
 
 
@@ -335,8 +366,12 @@ def _expect(where: str, data: object, present: tuple[str, ...] = ()) -> Expect:
         raise _fail(where, "missing [expect] table")
     _check_keys(f"{where} [expect]", data, _EXPECT_KEYS)
     flags: dict[str, bool] = {}
-    for key, required in (("is_camera", True), ("watchlisted", True), ("needs_mac", False),
-                          ("needs_discovery", False)):
+    for key, required in (
+        ("is_camera", True),
+        ("watchlisted", True),
+        ("needs_mac", False),
+        ("needs_discovery", False),
+    ):
         value = data.get(key, None if required else False)
         if not isinstance(value, bool):
             raise _fail(where, f"[expect] '{key}' must be true or false")
@@ -368,9 +403,17 @@ def parse_persona(data: Mapping[str, Any], where: str) -> Persona:
     mac = (_str(where, data, "mac", required=True) or "").lower()
     if not _MAC_RE.match(mac) or int(mac[:2], 16) & 1:
         raise _fail(where, f"mac {mac!r} must be a unicast MAC like 44:19:b6:00:00:00")
-    raw_services = data.get("service")
-    if not isinstance(raw_services, list) or not raw_services:
-        raise _fail(where, "needs at least one [[service]]")
+    icmp = data.get("icmp", True)
+    if not isinstance(icmp, bool):
+        raise _fail(where, "'icmp' must be true or false")
+    raw_services = data.get("service", [])
+    if not isinstance(raw_services, list):
+        raise _fail(where, "each [[service]] must be a table")
+    if not raw_services and not icmp:
+        raise _fail(where, "needs a [[service]] or icmp = true (nothing could find it)")
+    closed_ports = data.get("closed_ports", "reset")
+    if closed_ports not in CLOSED_PORTS:
+        raise _fail(where, f"'closed_ports' must be one of {', '.join(CLOSED_PORTS)}")
     services = tuple(_service(where, s) for s in raw_services)
     ports = [s.port for s in services]
     if len(set(ports)) != len(ports):
@@ -385,15 +428,17 @@ def parse_persona(data: Mapping[str, Any], where: str) -> Persona:
         channels=channels,
         serial=_str(where, data, "serial"),
         source=_str(where, data, "source"),
+        icmp=icmp,
+        closed_ports=closed_ports,
     )
 
 
-def load_persona(path: Path) -> Persona:
-    """Read and validate one persona file."""
+def load_persona(path: Traversable) -> Persona:
+    """Read and validate one persona file (a path, or a file of the installed package's data)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise _fail(str(path), f"cannot read ({exc.strerror})") from None
+        raise _fail(str(path), f"cannot read ({exc.strerror or exc})") from None
     if len(raw) > MAX_FILE:
         raise _fail(str(path), f"larger than {MAX_FILE} bytes")
     try:
@@ -403,16 +448,19 @@ def load_persona(path: Path) -> Persona:
     except tomllib.TOMLDecodeError as exc:
         raise _fail(str(path), f"invalid TOML ({exc})") from None
     persona = parse_persona(data, str(path))
-    if persona.id != path.stem:
+    if persona.id != path.name.removesuffix(".toml"):
         raise _fail(str(path), f"id {persona.id!r} differs from the file name")
     return persona
 
 
-def load_personas(directory: Path) -> list[Persona]:
-    """Every ``*.toml`` persona in a directory, sorted by id."""
+def load_personas(directory: Traversable) -> list[Persona]:
+    """Every ``*.toml`` persona in a directory (a path or package data), sorted by id."""
     if not directory.is_dir():
         raise PersonaError(f"{directory}: no such personas directory")
-    personas = [load_persona(p) for p in sorted(directory.glob("*.toml"))]
+    files = sorted(
+        (p for p in directory.iterdir() if p.name.endswith(".toml") and p.is_file()), key=lambda p: p.name
+    )
+    personas = [load_persona(p) for p in files]
     if not personas:
         raise PersonaError(f"{directory}: no *.toml personas")
     return personas

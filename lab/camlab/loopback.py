@@ -11,10 +11,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.manifest import MACS, build_manifest, write_macs, write_manifest
-from camscan.lab.plan import LabDevice, LabError, load_plan
-from camscan.lab.serve import serve_forever
-from camscan.lab.server import LabServer, quiet_exception_handler
+from camlab.manifest import MACS, build_manifest, write_macs, write_manifest
+from camlab.plan import LabDevice, LabError, load_plan
+from camlab.serve import serve_forever
+from camlab.server import LabServer, quiet_exception_handler
 
 DEFAULT_BASE = "127.77.0.0"
 
@@ -29,18 +29,30 @@ def plan_loopback(personas_dir: Path | None, count: int | None, base: str = DEFA
     return load_plan(personas_dir, count, loopback_subnet(base), loopback=True)
 
 
-def loopback_manifest(devices: Sequence[LabDevice], base: str, state_dir: Path,
-                      extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def loopback_manifest(
+    devices: Sequence[LabDevice], base: str, state_dir: Path, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Write macs.txt and manifest.json for a loopback lab and return the manifest."""
     macs = write_macs(state_dir / MACS, devices)
-    manifest = build_manifest("loopback", devices, loopback_subnet(base), state_dir, macs_file=macs,
-                              extra={"server_pid": os.getpid(), **(extra or {})})
+    manifest = build_manifest(
+        "loopback",
+        devices,
+        loopback_subnet(base),
+        state_dir,
+        macs_file=macs,
+        extra={"server_pid": os.getpid(), **(extra or {})},
+    )
     write_manifest(state_dir, manifest)
     return manifest
 
 
-def run_foreground(personas_dir: Path | None, count: int | None, base: str, state_dir: Path,
-                   announce: Callable[[dict[str, Any]], None]) -> None:
+def run_foreground(
+    personas_dir: Path | None,
+    count: int | None,
+    base: str,
+    state_dir: Path,
+    announce: Callable[[dict[str, Any]], None],
+) -> None:
     """Serve a loopback lab until Ctrl-C / SIGTERM; the state dir's files are removed on the way out."""
     devices = plan_loopback(personas_dir, count, base)
 
@@ -75,8 +87,9 @@ class ThreadedLab:
         except BaseException:
             self.stop()
             raise
-        self.manifest = loopback_manifest(self.devices, self.base, self.state_dir,
-                                          {"listeners": self.server.listeners})
+        self.manifest = loopback_manifest(
+            self.devices, self.base, self.state_dir, {"listeners": self.server.listeners}
+        )
         return self.manifest
 
     def stop(self) -> None:

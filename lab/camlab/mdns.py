@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from zeroconf import IPVersion, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
-from camscan.lab.channels import MdnsService
-from camscan.lab.plan import LabDevice, LabError
+from camlab.channels import MdnsService
+from camlab.plan import LabDevice, LabError
 
 CLOSE_TIMEOUT = 5.0
 
@@ -69,5 +69,7 @@ class MdnsAnnouncer:
         zeroconfs, self._zeroconfs = self._zeroconfs, []
         if zeroconfs:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.gather(*(z.async_close() for z in zeroconfs),
-                                                      return_exceptions=True), CLOSE_TIMEOUT)
+                await asyncio.wait_for(
+                    asyncio.gather(*(z.async_close() for z in zeroconfs), return_exceptions=True),
+                    CLOSE_TIMEOUT,
+                )

@@ -19,9 +19,9 @@ import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from camscan.lab.datagrams import Answer, answer_dhip, answer_dvrip, answer_sadp, answer_wsd
-from camscan.lab.plan import LabDevice, LabError
-from camscan.lab.ssdp import answer_ssdp
+from camlab.datagrams import Answer, answer_dhip, answer_dvrip, answer_sadp, answer_wsd
+from camlab.plan import LabDevice, LabError
+from camlab.ssdp import answer_ssdp
 
 log = logging.getLogger(__name__)
 IP_MULTICAST_ALL: int = getattr(socket, "IP_MULTICAST_ALL", 49)  # linux/in.h; Python 3.11 lacks it
@@ -74,8 +74,16 @@ def protocols_for(device: LabDevice) -> list[UdpProtocol]:
 class UdpResponder:
     """Answers one protocol for one device; never raises out of the event loop."""
 
-    def __init__(self, device: LabDevice, proto: UdpProtocol, stats: UdpStats, *, ifname: str | None = None,
-                 ignore: Collection[str] = (), jitter: float = JITTER) -> None:
+    def __init__(
+        self,
+        device: LabDevice,
+        proto: UdpProtocol,
+        stats: UdpStats,
+        *,
+        ifname: str | None = None,
+        ignore: Collection[str] = (),
+        jitter: float = JITTER,
+    ) -> None:
         self.device = device
         self.proto = proto
         self.stats = stats
@@ -156,8 +164,9 @@ class UdpResponder:
                 return socket.inet_ntoa(_PKTINFO.unpack_from(payload)[2]) != self.device.ip
         return False
 
-    def _datagram(self, data: bytes, ancdata: list[tuple[int, int, bytes]], flags: int,
-                  addr: tuple[str, int]) -> None:
+    def _datagram(
+        self, data: bytes, ancdata: list[tuple[int, int, bytes]], flags: int, addr: tuple[str, int]
+    ) -> None:
         if flags & socket.MSG_TRUNC:
             raise ValueError("datagram over the size cap")
         if addr[0] in self.ignore or addr[1] == 0:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from camscan.lab.certs import CertCache, CertError
-from camscan.lab.handlers import HANDLERS, MAX_HEAD, BadRequest
-from camscan.lab.mdns import MdnsAnnouncer
-from camscan.lab.personas import Service
-from camscan.lab.plan import LabDevice, LabError, LabInputError
-from camscan.lab.udp import UdpResponder, UdpStats, protocols_for
+from camlab.certs import CertCache, CertError
+from camlab.handlers import HANDLERS, MAX_HEAD, BadRequest
+from camlab.mdns import MdnsAnnouncer
+from camlab.personas import Service
+from camlab.plan import LabDevice, LabError, LabInputError
+from camlab.udp import UdpResponder, UdpStats, protocols_for
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 2048  # open client connections across all devices; more are dropped at once
@@ -64,8 +64,15 @@ class LabServer:
     services (namespace lab only: multicast).
     """
 
-    def __init__(self, devices: Sequence[LabDevice], cert_dir: Path, max_connections: int = MAX_CONNECTIONS,
-                 *, interfaces: Mapping[str, str] | None = None, mdns: bool = False) -> None:
+    def __init__(
+        self,
+        devices: Sequence[LabDevice],
+        cert_dir: Path,
+        max_connections: int = MAX_CONNECTIONS,
+        *,
+        interfaces: Mapping[str, str] | None = None,
+        mdns: bool = False,
+    ) -> None:
         self.devices = list(devices)
         self.certs = CertCache(cert_dir)
         self.max_connections = max_connections
@@ -117,8 +124,13 @@ class LabServer:
                     callback = functools.partial(self._connection, device, svc)
                     try:
                         server = await asyncio.start_server(
-                            callback, host=device.ip, port=port, ssl=self._tls(device, svc),
-                            limit=MAX_HEAD, backlog=256, reuse_address=True,
+                            callback,
+                            host=device.ip,
+                            port=port,
+                            ssl=self._tls(device, svc),
+                            limit=MAX_HEAD,
+                            backlog=256,
+                            reuse_address=True,
                             ssl_handshake_timeout=10.0 if svc.kind == "https" else None,
                         )
                     except OSError as exc:
@@ -132,8 +144,9 @@ class LabServer:
             await self.close()
             raise
 
-    async def _connection(self, device: LabDevice, svc: Service,
-                          reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _connection(
+        self, device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         if self.stats.active >= self.max_connections:
             self.stats.dropped += 1
             writer.transport.abort()

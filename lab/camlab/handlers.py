@@ -8,10 +8,10 @@ import os
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
-from camscan.lab import onvif
-from camscan.lab.personas import HttpReply, Service
-from camscan.lab.plan import LabDevice
-from camscan.lab.ssdp import description_xml
+from camlab import onvif
+from camlab.personas import HttpReply, Service
+from camlab.plan import LabDevice
+from camlab.ssdp import description_xml
 
 READ_TIMEOUT = 10.0  # seconds a client may take to send a request (or the next one)
 HOSTILE_SECONDS = 120.0  # endless/silent/drip connections end after this even if the client stays
@@ -19,8 +19,14 @@ MAX_HEAD = 16 * 1024  # request head cap: longer heads get 431 (HTTP) / are drop
 MAX_REQUEST_BODY = 64 * 1024  # request bodies are read and discarded up to this size
 MAX_RTSP_REQUESTS = 32  # requests answered on one RTSP connection
 RTSP_PUBLIC = "OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER"
-RTSP_REASONS = {200: "OK", 401: "Unauthorized", 405: "Method Not Allowed", 400: "Bad Request",
-                455: "Method Not Valid in This State", 454: "Session Not Found"}
+RTSP_REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    405: "Method Not Allowed",
+    400: "Bad Request",
+    455: "Method Not Valid in This State",
+    454: "Session Not Found",
+}
 
 Handler = Callable[[LabDevice, Service, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -105,13 +111,16 @@ def http_response(device: LabDevice, reply: HttpReply, *, head_only: bool) -> by
 
 def raw_response(status: int, content_type: str, body: bytes, *, head_only: bool = False) -> bytes:
     """A generated (not persona-written) HTTP/1.1 answer."""
-    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
     return head if head_only else head + body
 
 
-def channel_response(device: LabDevice, svc: Service, method: str, path: str, headers: dict[str, str],
-                     body: bytes) -> bytes | None:
+def channel_response(
+    device: LabDevice, svc: Service, method: str, path: str, headers: dict[str, str], body: bytes
+) -> bytes | None:
     """The ONVIF device service or the UPnP description when this request is for them, else None."""
     channels = device.persona.channels
     spec = channels.onvif
@@ -128,12 +137,18 @@ def channel_response(device: LabDevice, svc: Service, method: str, path: str, he
 
 
 def _simple_http(status: int, device: LabDevice) -> bytes:
-    return http_response(device, HttpReply(status=status, headers=(("Content-Type", "text/plain"),),
-                                           body=HTTPStatus(status).phrase + "\n"), head_only=False)
+    return http_response(
+        device,
+        HttpReply(
+            status=status, headers=(("Content-Type", "text/plain"),), body=HTTPStatus(status).phrase + "\n"
+        ),
+        head_only=False,
+    )
 
 
-async def serve_http(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+async def serve_http(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     """Answer one HTTP request as the persona says, then close."""
     try:
         head = await read_head(reader)
@@ -160,8 +175,14 @@ async def serve_http(device: LabDevice, svc: Service, reader: asyncio.StreamRead
     await writer.drain()
 
 
-def _rtsp_reply(device: LabDevice, svc: Service, status: int, cseq: str | None,
-                extra: list[tuple[str, str]], body: bytes = b"") -> bytes:
+def _rtsp_reply(
+    device: LabDevice,
+    svc: Service,
+    status: int,
+    cseq: str | None,
+    extra: list[tuple[str, str]],
+    body: bytes = b"",
+) -> bytes:
     lines = [f"RTSP/1.0 {status} {RTSP_REASONS.get(status, 'Error')}"]
     if cseq is not None:
         lines.append(f"CSeq: {cseq}")
@@ -174,8 +195,10 @@ def _rtsp_reply(device: LabDevice, svc: Service, status: int, cseq: str | None,
 
 
 def _sdp(device: LabDevice) -> bytes:
-    return (f"v=0\r\no=- 1 1 IN IP4 {device.ip}\r\ns=Media Presentation\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
-            "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=1\r\n").encode()
+    return (
+        f"v=0\r\no=- 1 1 IN IP4 {device.ip}\r\ns=Media Presentation\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+        "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=1\r\n"
+    ).encode()
 
 
 def _challenge(device: LabDevice, svc: Service) -> tuple[str, str]:
@@ -185,8 +208,9 @@ def _challenge(device: LabDevice, svc: Service) -> tuple[str, str]:
     return ("WWW-Authenticate", device.render(f'Digest realm="{realm}", nonce="{{nonce}}", stale="FALSE"'))
 
 
-async def serve_rtsp(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+async def serve_rtsp(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     """Answer RTSP requests on one connection: OPTIONS, DESCRIBE (401 when a realm is set), others."""
     for _ in range(MAX_RTSP_REQUESTS):
         try:
@@ -211,8 +235,14 @@ async def serve_rtsp(device: LabDevice, svc: Service, reader: asyncio.StreamRead
             out = _rtsp_reply(device, svc, 401, cseq, [_challenge(device, svc)])
         elif method == "DESCRIBE":
             base = target if target.endswith("/") else target + "/"
-            out = _rtsp_reply(device, svc, 200, cseq,
-                              [("Content-Type", "application/sdp"), ("Content-Base", base)], _sdp(device))
+            out = _rtsp_reply(
+                device,
+                svc,
+                200,
+                cseq,
+                [("Content-Type", "application/sdp"), ("Content-Base", base)],
+                _sdp(device),
+            )
         elif method in ("SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER"):
             out = _rtsp_reply(device, svc, 454 if method != "SETUP" else 455, cseq, [])
         else:
@@ -221,8 +251,9 @@ async def serve_rtsp(device: LabDevice, svc: Service, reader: asyncio.StreamRead
         await writer.drain()
 
 
-async def serve_tcp(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> None:
+async def serve_tcp(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     """Send the banner, answer the first data with the persona's reply, then wait for the client to leave."""
     if svc.banner:
         writer.write(svc.banner)
@@ -246,8 +277,9 @@ async def _request_or_nothing(reader: asyncio.StreamReader) -> None:
         await read_head(reader, timeout=2.0)
 
 
-async def _endless(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> None:
+async def _endless(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     await _request_or_nothing(reader)
     head = svc.head or "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body>"
     writer.write(device.render(head).encode())
@@ -258,22 +290,25 @@ async def _endless(device: LabDevice, svc: Service, reader: asyncio.StreamReader
         await asyncio.sleep(0.005)  # ~3 MB/s: endless, but not a CPU burner
 
 
-async def _silent(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                  writer: asyncio.StreamWriter) -> None:
+async def _silent(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     while await reader.read(4096):
         pass
 
 
-async def _garbage(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> None:
+async def _garbage(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     junk = bytearray(os.urandom(4096))
     junk[0] = 0x80  # never a printable protocol line or a TLS record header
     writer.write(bytes(junk))
     await writer.drain()
 
 
-async def _drip(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                writer: asyncio.StreamWriter) -> None:
+async def _drip(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     text = device.render(svc.head or "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Drip: ").encode()
     i = 0
     while True:
@@ -283,8 +318,9 @@ async def _drip(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
         await asyncio.sleep(svc.interval)
 
 
-async def _huge_header(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                       writer: asyncio.StreamWriter) -> None:
+async def _huge_header(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     await _request_or_nothing(reader)
     writer.write(b"HTTP/1.1 200 OK\r\nX-Filler: " + b"A" * svc.size + b"\r\nContent-Length: 0\r\n\r\n")
     await writer.drain()
@@ -299,8 +335,9 @@ HOSTILE: dict[str, Handler] = {
 }
 
 
-async def serve_hostile(device: LabDevice, svc: Service, reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter) -> None:
+async def serve_hostile(
+    device: LabDevice, svc: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     """Misbehave as the persona says, for at most HOSTILE_SECONDS."""
     behave = HOSTILE[svc.behaviour or "silent"]
     with contextlib.suppress(TimeoutError):

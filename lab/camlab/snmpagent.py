@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from camscan.lab.plan import LabError
+from camlab.plan import LabError
 
 AGENT_IP = "10.9.0.1"
 SCANNER_IP = "10.9.0.2"

@@ -57,7 +57,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from camscan.lab.checks import check_keys, fail, flag, integer, pairs, port, string, strings, table
+from camlab.checks import check_keys, fail, flag, integer, pairs, port, string, strings, table
 
 CHANNELS: tuple[str, ...] = ("wsdiscovery", "onvif", "sadp", "dhip", "dvrip", "mdns", "ssdp")
 MULTICAST_CHANNELS = frozenset({"wsdiscovery", "sadp", "dhip", "ssdp"})
@@ -196,8 +196,11 @@ def _text(where: str, data: Mapping[str, Any], key: str) -> str | None:
 
 
 def _wsd(where: str, data: Mapping[str, Any], has_onvif: bool) -> WsdSpec:
-    check_keys(where, data, ("types", "scopes", "xaddrs", "endpoint", "answer_typed", "answer_untyped",
-                             "metadata_version"))
+    check_keys(
+        where,
+        data,
+        ("types", "scopes", "xaddrs", "endpoint", "answer_typed", "answer_untyped", "metadata_version"),
+    )
     types = strings(where, data, "types") or DEFAULT_TYPES
     for qname in types:
         if not _QNAME.match(qname):
@@ -212,15 +215,34 @@ def _wsd(where: str, data: Mapping[str, Any], has_onvif: bool) -> WsdSpec:
     if not (typed or untyped):
         raise fail(where, "answers no probe (answer_typed and answer_untyped both false)")
     return WsdSpec(
-        types=types, scopes=strings(where, data, "scopes") or (), xaddrs=xaddrs, endpoint=endpoint,
-        answer_typed=typed, answer_untyped=untyped,
+        types=types,
+        scopes=strings(where, data, "scopes") or (),
+        xaddrs=xaddrs,
+        endpoint=endpoint,
+        answer_typed=typed,
+        answer_untyped=untyped,
         metadata_version=integer(where, data, "metadata_version", 1, 0, 2**32 - 1),
     )
 
 
 def _onvif(where: str, data: Mapping[str, Any]) -> OnvifSpec:
-    check_keys(where, data, ("port", "manufacturer", "model", "firmware", "serial", "hardware_id", "mac",
-                             "auth", "username", "password", "clock_skew"))
+    check_keys(
+        where,
+        data,
+        (
+            "port",
+            "manufacturer",
+            "model",
+            "firmware",
+            "serial",
+            "hardware_id",
+            "mac",
+            "auth",
+            "username",
+            "password",
+            "clock_skew",
+        ),
+    )
     auth = data.get("auth", "anonymous")
     if auth not in ("anonymous", "required"):
         raise fail(where, "'auth' must be anonymous or required")
@@ -240,8 +262,22 @@ def _onvif(where: str, data: Mapping[str, Any]) -> OnvifSpec:
 
 
 def _sadp(where: str, data: Mapping[str, Any]) -> SadpSpec:
-    check_keys(where, data, ("device_type", "description", "serial", "software_version", "dsp_version",
-                             "oem_info", "boot_time", "activated", "http_port", "command_port"))
+    check_keys(
+        where,
+        data,
+        (
+            "device_type",
+            "description",
+            "serial",
+            "software_version",
+            "dsp_version",
+            "oem_info",
+            "boot_time",
+            "activated",
+            "http_port",
+            "command_port",
+        ),
+    )
     return SadpSpec(
         device_type=_text(where, data, "device_type"),
         description=_text(where, data, "description"),
@@ -257,8 +293,11 @@ def _sadp(where: str, data: Mapping[str, Any]) -> SadpSpec:
 
 
 def _dhip(where: str, data: Mapping[str, Any]) -> DhipSpec:
-    check_keys(where, data, ("device_class", "device_type", "serial", "vendor", "version", "machine_name",
-                             "http_port", "port"))
+    check_keys(
+        where,
+        data,
+        ("device_class", "device_type", "serial", "vendor", "version", "machine_name", "http_port", "port"),
+    )
     return DhipSpec(
         device_class=_text(where, data, "device_class"),
         device_type=_text(where, data, "device_type"),
@@ -303,13 +342,30 @@ def _mdns_one(where: str, data: object, default_port: int) -> MdnsService:
     host = string(where, data, "host", required=True, line=True) or ""
     if not host.endswith(".local."):
         raise fail(where, f"host {host!r} must end in .local.")
-    return MdnsService(type=stype, instance=instance, host=host, port=port(where, data, "port", default_port),
-                       txt=pairs(where, data, "txt"))
+    return MdnsService(
+        type=stype,
+        instance=instance,
+        host=host,
+        port=port(where, data, "port", default_port),
+        txt=pairs(where, data, "txt"),
+    )
 
 
 def _ssdp(where: str, data: Mapping[str, Any]) -> SsdpSpec:
-    keys = ("server", "st", "port", "location", "udn", "friendly_name", "manufacturer", "manufacturer_url",
-            "model_name", "model_number", "model_description", "serial")
+    keys = (
+        "server",
+        "st",
+        "port",
+        "location",
+        "udn",
+        "friendly_name",
+        "manufacturer",
+        "manufacturer_url",
+        "model_name",
+        "model_number",
+        "model_description",
+        "serial",
+    )
     check_keys(where, data, keys)
     location = _text(where, data, "location") or "/description.xml"
     if not location.startswith("/") or "?" in location:

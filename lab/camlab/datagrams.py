@@ -15,9 +15,10 @@ import struct
 import uuid
 from collections.abc import Callable
 
-from camscan.lab.channels import DhipSpec, DvripSpec, SadpSpec, WsdSpec
-from camscan.lab.plan import LabDevice
-from camscan.parse import dhip, dvrip, sadp, soap, xmlsafe
+from camlab.channels import DhipSpec, DvripSpec, SadpSpec, WsdSpec
+from camlab.encoders import build_probe_matches, build_sadp_probe_match
+from camlab.plan import LabDevice
+from camscan.parse import dhip, dvrip, soap, xmlsafe
 
 MAX_REQUEST = 16 * 1024  # discovery requests are small; bigger datagrams are not requests
 _SADP_UUID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
@@ -103,7 +104,7 @@ def answer_wsd(device: LabDevice, data: bytes) -> list[bytes]:
     elif not spec.answer_untyped:
         return []
     match = wsd_probe_match(device, spec)
-    return [soap.build_probe_matches([match], message_id=f"uuid:{uuid.uuid4()}", relates_to=probe.message_id)]
+    return [build_probe_matches([match], message_id=f"uuid:{uuid.uuid4()}", relates_to=probe.message_id)]
 
 
 # ---------------------------------------------------------------- Hikvision SADP
@@ -154,7 +155,7 @@ def answer_sadp(device: LabDevice, data: bytes) -> list[bytes]:
     request_uuid = xmlsafe.text(xmlsafe.child(root, "Uuid"), 64) or ""
     if not kind.lower().startswith("inquiry") or not _SADP_UUID.match(request_uuid):
         return []
-    return [sadp.build_probe_match(sadp_fields(device, spec, request_uuid))]
+    return [build_sadp_probe_match(sadp_fields(device, spec, request_uuid))]
 
 
 # ---------------------------------------------------------------- Dahua DHIP
@@ -166,16 +167,23 @@ def dhip_document(device: LabDevice, spec: DhipSpec) -> dict[str, object]:
         "DeviceClass": _opt(device, spec.device_class),
         "DeviceType": _opt(device, spec.device_type),
         "HttpPort": spec.http_port,
-        "IPv4Address": {"DefaultGateway": _gateway(device), "DhcpEnable": False, "IPAddress": device.ip,
-                        "SubnetMask": _netmask(device)},
+        "IPv4Address": {
+            "DefaultGateway": _gateway(device),
+            "DhcpEnable": False,
+            "IPAddress": device.ip,
+            "SubnetMask": _netmask(device),
+        },
         "MachineName": _opt(device, spec.machine_name),
         "Port": spec.port,
         "SerialNo": _opt(device, spec.serial),
         "Vendor": _opt(device, spec.vendor),
         "Version": _opt(device, spec.version),
     }
-    return {"mac": device.mac, "method": dhip.REPLY_METHOD,
-            "params": {"deviceInfo": {k: v for k, v in info.items() if v is not None}}}
+    return {
+        "mac": device.mac,
+        "method": dhip.REPLY_METHOD,
+        "params": {"deviceInfo": {k: v for k, v in info.items() if v is not None}},
+    }
 
 
 def answer_dhip(device: LabDevice, data: bytes) -> list[bytes]:
@@ -200,8 +208,11 @@ def answer_dhip(device: LabDevice, data: bytes) -> list[bytes]:
 def dvrip_reply(device: LabDevice, spec: DvripSpec) -> bytes:
     """The binary search reply (layout in camscan/parse/dvrip.py)."""
     model = (_opt(device, spec.model) or "").encode()
-    lines = [f"Name:{_opt(device, spec.hostname) or ''}", f"Device:{_opt(device, spec.model) or ''}",
-             f"SerialNo:{_opt(device, spec.serial) or ''}"]
+    lines = [
+        f"Name:{_opt(device, spec.hostname) or ''}",
+        f"Device:{_opt(device, spec.model) or ''}",
+        f"SerialNo:{_opt(device, spec.serial) or ''}",
+    ]
     section2 = device.mac.encode() + model
     section3 = ("\r\n".join(lines) + "\r\n").encode()
     head = bytearray(dvrip.FIXED_SIZE)

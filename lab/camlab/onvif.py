@@ -16,22 +16,33 @@ import hmac
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from camscan.lab.channels import OnvifSpec
-from camscan.lab.plan import LabDevice
+from camlab.channels import OnvifSpec
+from camlab.plan import LabDevice
 from camscan.parse import xmlsafe
 
 PATH = "/onvif/device_service"
 MAX_BODY = 64 * 1024
 TOKEN_WINDOW = 300  # seconds between a token's Created and the device clock
-PRE_AUTH = frozenset({"GetSystemDateAndTime", "GetServices", "GetCapabilities", "GetServiceCapabilities",
-                      "GetWsdlUrl", "GetHostname", "GetEndpointReference"})
+PRE_AUTH = frozenset(
+    {
+        "GetSystemDateAndTime",
+        "GetServices",
+        "GetCapabilities",
+        "GetServiceCapabilities",
+        "GetWsdlUrl",
+        "GetHostname",
+        "GetEndpointReference",
+    }
+)
 DIGEST_TYPE = "#PasswordDigest"
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
-_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>'
-         '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
-         f'xmlns:tds="{NS_DEVICE}" xmlns:tt="http://www.onvif.org/ver10/schema" '
-         'xmlns:ter="http://www.onvif.org/ver10/error"><env:Body>')
+_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
+    f'xmlns:tds="{NS_DEVICE}" xmlns:tt="http://www.onvif.org/ver10/schema" '
+    'xmlns:ter="http://www.onvif.org/ver10/error"><env:Body>'
+)
 _TAIL = "</env:Body></env:Envelope>"
 
 
@@ -58,9 +69,11 @@ def _e(device: LabDevice, value: str | None) -> str:
 
 
 def _date_time(clock: dt.datetime) -> str:
-    return (f"<tt:Time><tt:Hour>{clock.hour}</tt:Hour><tt:Minute>{clock.minute}</tt:Minute>"
-            f"<tt:Second>{clock.second}</tt:Second></tt:Time><tt:Date><tt:Year>{clock.year}</tt:Year>"
-            f"<tt:Month>{clock.month}</tt:Month><tt:Day>{clock.day}</tt:Day></tt:Date>")
+    return (
+        f"<tt:Time><tt:Hour>{clock.hour}</tt:Hour><tt:Minute>{clock.minute}</tt:Minute>"
+        f"<tt:Second>{clock.second}</tt:Second></tt:Time><tt:Date><tt:Year>{clock.year}</tt:Year>"
+        f"<tt:Month>{clock.month}</tt:Month><tt:Day>{clock.day}</tt:Day></tt:Date>"
+    )
 
 
 def _xaddr(device: LabDevice, spec: OnvifSpec) -> str:
@@ -71,42 +84,54 @@ def _xaddr(device: LabDevice, spec: OnvifSpec) -> str:
 def _operation(device: LabDevice, spec: OnvifSpec, name: str) -> str | None:
     if name == "GetSystemDateAndTime":
         clock = device_clock(spec)
-        return ("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
-                "<tt:DateTimeType>Manual</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
-                "<tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone>"
-                f"<tt:UTCDateTime>{_date_time(clock)}</tt:UTCDateTime>"
-                f"<tt:LocalDateTime>{_date_time(clock)}</tt:LocalDateTime>"
-                "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>")
+        return (
+            "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+            "<tt:DateTimeType>Manual</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
+            "<tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone>"
+            f"<tt:UTCDateTime>{_date_time(clock)}</tt:UTCDateTime>"
+            f"<tt:LocalDateTime>{_date_time(clock)}</tt:LocalDateTime>"
+            "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+        )
     if name == "GetDeviceInformation":
-        return ("<tds:GetDeviceInformationResponse>"
-                f"<tds:Manufacturer>{_e(device, spec.manufacturer)}</tds:Manufacturer>"
-                f"<tds:Model>{_e(device, spec.model)}</tds:Model>"
-                f"<tds:FirmwareVersion>{_e(device, spec.firmware)}</tds:FirmwareVersion>"
-                f"<tds:SerialNumber>{_e(device, spec.serial)}</tds:SerialNumber>"
-                f"<tds:HardwareId>{_e(device, spec.hardware_id)}</tds:HardwareId>"
-                "</tds:GetDeviceInformationResponse>")
+        return (
+            "<tds:GetDeviceInformationResponse>"
+            f"<tds:Manufacturer>{_e(device, spec.manufacturer)}</tds:Manufacturer>"
+            f"<tds:Model>{_e(device, spec.model)}</tds:Model>"
+            f"<tds:FirmwareVersion>{_e(device, spec.firmware)}</tds:FirmwareVersion>"
+            f"<tds:SerialNumber>{_e(device, spec.serial)}</tds:SerialNumber>"
+            f"<tds:HardwareId>{_e(device, spec.hardware_id)}</tds:HardwareId>"
+            "</tds:GetDeviceInformationResponse>"
+        )
     if name == "GetNetworkInterfaces":
         prefix = (device.network or "/24").rpartition("/")[2]
-        return ('<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
-                "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
-                f"<tt:HwAddress>{_e(device, spec.mac)}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
-                "<tt:IPv4><tt:Enabled>true</tt:Enabled><tt:Config><tt:Manual>"
-                f"<tt:Address>{device.ip}</tt:Address><tt:PrefixLength>{prefix}</tt:PrefixLength></tt:Manual>"
-                "<tt:DHCP>false</tt:DHCP></tt:Config></tt:IPv4>"
-                "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>")
+        return (
+            '<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
+            "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+            f"<tt:HwAddress>{_e(device, spec.mac)}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+            "<tt:IPv4><tt:Enabled>true</tt:Enabled><tt:Config><tt:Manual>"
+            f"<tt:Address>{device.ip}</tt:Address><tt:PrefixLength>{prefix}</tt:PrefixLength></tt:Manual>"
+            "<tt:DHCP>false</tt:DHCP></tt:Config></tt:IPv4>"
+            "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
+        )
     if name == "GetServices":
-        return ("<tds:GetServicesResponse><tds:Service>"
-                f"<tds:Namespace>{NS_DEVICE}</tds:Namespace><tds:XAddr>{_xaddr(device, spec)}</tds:XAddr>"
-                "<tds:Version><tt:Major>2</tt:Major><tt:Minor>5</tt:Minor></tds:Version>"
-                "</tds:Service></tds:GetServicesResponse>")
+        return (
+            "<tds:GetServicesResponse><tds:Service>"
+            f"<tds:Namespace>{NS_DEVICE}</tds:Namespace><tds:XAddr>{_xaddr(device, spec)}</tds:XAddr>"
+            "<tds:Version><tt:Major>2</tt:Major><tt:Minor>5</tt:Minor></tds:Version>"
+            "</tds:Service></tds:GetServicesResponse>"
+        )
     if name == "GetCapabilities":
-        return ("<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Device>"
-                f"<tt:XAddr>{_xaddr(device, spec)}</tt:XAddr>"
-                "</tt:Device></tds:Capabilities></tds:GetCapabilitiesResponse>")
+        return (
+            "<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Device>"
+            f"<tt:XAddr>{_xaddr(device, spec)}</tt:XAddr>"
+            "</tt:Device></tds:Capabilities></tds:GetCapabilitiesResponse>"
+        )
     if name == "GetHostname":
-        return ("<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP>"
-                f"<tt:Name>{_e(device, spec.model) or 'IPC'}</tt:Name>"
-                "</tds:HostnameInformation></tds:GetHostnameResponse>")
+        return (
+            "<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP>"
+            f"<tt:Name>{_e(device, spec.model) or 'IPC'}</tt:Name>"
+            "</tds:HostnameInformation></tds:GetHostnameResponse>"
+        )
     return None
 
 

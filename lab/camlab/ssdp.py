@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from camscan.lab.channels import SsdpSpec
-from camscan.lab.plan import LabDevice
-from camscan.parse import upnp
+from camlab.channels import SsdpSpec
+from camlab.encoders import build_ssdp_reply, build_upnp_description
+from camlab.plan import LabDevice
 
 MAX_REQUEST = 8 * 1024
 MAX_HEADERS = 32
@@ -57,19 +57,33 @@ def answer_ssdp(device: LabDevice, data: bytes) -> list[bytes]:
     out = []
     for target in _targets(device, spec, headers.get("st", "")):
         usn = udn if target == udn else f"{udn}::{target}"
-        out.append(upnp.build_search_reply({
-            "CACHE-CONTROL": "max-age=1800", "EXT": "", "LOCATION": location(device, spec),
-            "SERVER": device.render(spec.server), "ST": target, "USN": usn,
-        }))
+        out.append(
+            build_ssdp_reply(
+                {
+                    "CACHE-CONTROL": "max-age=1800",
+                    "EXT": "",
+                    "LOCATION": location(device, spec),
+                    "SERVER": device.render(spec.server),
+                    "ST": target,
+                    "USN": usn,
+                }
+            )
+        )
     return out
 
 
 def description_xml(device: LabDevice, spec: SsdpSpec) -> bytes:
     """The UPnP device description served at the LOCATION path."""
     fields = [
-        ("deviceType", spec.st), ("friendlyName", spec.friendly_name), ("manufacturer", spec.manufacturer),
-        ("manufacturerURL", spec.manufacturer_url), ("modelDescription", spec.model_description),
-        ("modelName", spec.model_name), ("modelNumber", spec.model_number), ("serialNumber", spec.serial),
-        ("UDN", spec.udn), ("presentationURL", f"http://{device.ip}/"),
+        ("deviceType", spec.st),
+        ("friendlyName", spec.friendly_name),
+        ("manufacturer", spec.manufacturer),
+        ("manufacturerURL", spec.manufacturer_url),
+        ("modelDescription", spec.model_description),
+        ("modelName", spec.model_name),
+        ("modelNumber", spec.model_number),
+        ("serialNumber", spec.serial),
+        ("UDN", spec.udn),
+        ("presentationURL", f"http://{device.ip}/"),
     ]
-    return upnp.build_description({name: device.render(value) for name, value in fields if value})
+    return build_upnp_description({name: device.render(value) for name, value in fields if value})

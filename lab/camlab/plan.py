@@ -8,12 +8,14 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 
-from camscan.lab.personas import Persona, PersonaError, load_personas, replicate
+from camlab.personas import Persona, PersonaError, load_personas, replicate
 
 LOOPBACK_PORT_SHIFT = 10000  # loopback mode runs without root: ports < 1024 move up by this much
-FIRST_HOST = 2  # .1 is the scanner in the namespace lab; devices start at .2
+FIRST_HOST = 2  # .1 is the scanner (flat lab) or the router (routed lab); devices start at .2
+ROUTED_SET = "routed"  # personas/routed/: cases only a routed lab tests (ping only, no ping, MAC only)
 
 
 class LabError(RuntimeError):
@@ -85,9 +87,9 @@ def device_ifname(ip: str, network: str) -> str:
     return f"mv{int(ipaddress.IPv4Address(ip)) - int(net.network_address)}"
 
 
-def default_personas_dir() -> Path:
-    """The personas shipped in the source tree (fixtures/personas next to the camscan package)."""
-    return Path(__file__).resolve().parents[2] / "fixtures" / "personas"
+def default_personas_dir() -> Traversable:
+    """The personas shipped with camlab (package data, so an installed copy has them too)."""
+    return resources.files("camlab") / "personas"
 
 
 def parse_subnet(text: str) -> ipaddress.IPv4Network:
@@ -128,14 +130,57 @@ def plan_devices(
         if len(set(real)) != len(real):
             raise LabInputError(f"persona {rep.persona.id}: ports collide after the loopback shift")
         ip = str(net.network_address + FIRST_HOST + rep.index)
-        devices.append(LabDevice(ip=ip, mac=rep.mac, persona=rep.persona, serial=rep.serial, port_map=pmap,
-                                 network=str(net)))
+        devices.append(
+            LabDevice(
+                ip=ip, mac=rep.mac, persona=rep.persona, serial=rep.serial, port_map=pmap, network=str(net)
+            )
+        )
     return devices
 
 
 def load_plan(
-    personas_dir: Path | None, count: int | None, subnet: str, *, loopback: bool
+    personas_dir: Traversable | None, count: int | None, subnet: str, *, loopback: bool
 ) -> list[LabDevice]:
     """Load personas and plan `count` devices (default: one per persona)."""
     personas = load_personas(personas_dir or default_personas_dir())
     return plan_devices(personas, count or len(personas), subnet, loopback=loopback)
+
+
+def load_routed_personas(personas_dir: Traversable | None) -> list[Persona]:
+    """The personas of a routed lab: the directory's own plus its routed/ set, sorted by id."""
+    base = personas_dir or default_personas_dir()
+    personas = load_personas(base)
+    extra = base / ROUTED_SET
+    if extra.is_dir():
+        personas = sorted([*personas, *load_personas(extra)], key=lambda p: p.id)
+    return personas
+
+
+def plan_segments(
+    personas: Sequence[Persona], count: int, segments: Sequence[ipaddress.IPv4Network]
+) -> list[LabDevice]:
+    """`count` devices spread over `segments` in blocks (the first count % n get one more), hosts from .2."""
+    if not segments:
+        raise LabInputError("a routed lab needs at least one segment")
+    room = min(seg.num_addresses for seg in segments) - FIRST_HOST - 1
+    if not 1 <= count <= room * len(segments):
+        raise LabInputError(f"device count must be 1..{room * len(segments)} for {len(segments)} segments")
+    try:
+        replicas = replicate(personas, count)
+    except PersonaError as exc:
+        raise LabInputError(str(exc)) from None
+    share, extra = divmod(count, len(segments))
+    devices: list[LabDevice] = []
+    for k, seg in enumerate(segments):
+        block = replicas[len(devices) : len(devices) + share + (k < extra)]
+        for host, rep in enumerate(block, start=FIRST_HOST):
+            devices.append(
+                LabDevice(
+                    ip=str(seg.network_address + host),
+                    mac=rep.mac,
+                    persona=rep.persona,
+                    serial=rep.serial,
+                    network=str(seg),
+                )
+            )
+    return devices

@@ -35,8 +35,9 @@ def table(where: str, data: Mapping[str, Any], key: str) -> Mapping[str, Any] | 
     return value
 
 
-def string(where: str, data: Mapping[str, Any], key: str, *, required: bool = False,
-           line: bool = False) -> str | None:
+def string(
+    where: str, data: Mapping[str, Any], key: str, *, required: bool = False, line: bool = False
+) -> str | None:
     """An optional (or required) string; `line` refuses control characters (datagram and header fields)."""
     value = data.get(key)
     if value is None:
