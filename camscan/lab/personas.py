@@ -6,7 +6,7 @@ File format (one persona per file, ``fixtures/personas/<id>.toml``)::
     description = "…"                      # one line for humans
     mac = "44:19:b6:00:00:00"              # unicast; first 4 bytes are kept, replicas get the last 2
     serial = "DS-2CD2142FWD-I2019####"     # optional; the run of '#' becomes the device number
-    source = "fingerprint-facts §2.1"      # optional: where the strings come from
+    source = "rapid7/recog @ 14fa1a7211e7 xml/http_servers.xml"  # optional: the public source of the strings
 
     [[service]]                            # one per open port
     port = 80
