@@ -192,7 +192,10 @@ def fuse(evidence: Sequence[Evidence], vendors: VendorDB) -> Verdict:
             conflicts.append(f"brand {rival.value} also claimed")
     if brand is None and manufacturer is not None:
         brand = manufacturer
-    device_type, _ = _pick(evs, "device_type")
+    # A type stated by a maker's own fingerprint outranks any number of generic ones ("an ONVIF device",
+    # "type/video_encoder"): NVRs answer those too, and generic claims must not add up against it.
+    named_types = [e for e in evs if "device_type" in e.claims and _names_a_maker(e)]
+    device_type, _ = _pick(named_types or evs, "device_type")
     if device_type is None and manufacturer and _implies_camera(makers[0], vendors):
         device_type = "camera"
     model, _ = _pick(evs, "model")
@@ -214,6 +217,10 @@ def fuse(evidence: Sequence[Evidence], vendors: VendorDB) -> Verdict:
         confidence=round(confidence, 2),
         conflicts=tuple(conflicts),
     )
+
+
+def _names_a_maker(ev: Evidence) -> bool:
+    return bool(ev.claims.get("manufacturer") or ev.claims.get("brand"))
 
 
 def _implies_camera(maker: Candidate, vendors: VendorDB) -> bool:
