@@ -222,6 +222,11 @@ def role(name: str) -> Role:
     return field.role if field else "detail"
 
 
+def emitted_by(probe: str) -> frozenset[str]:
+    """Names of the fields this probe may emit."""
+    return frozenset(f.name for f in _FIELDS if probe in f.probes)
+
+
 def of_role(*roles: Role) -> frozenset[str]:
     """Names of the fields with one of these roles."""
     return frozenset(f.name for f in _FIELDS if f.role in roles)

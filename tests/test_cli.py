@@ -113,3 +113,12 @@ def test_a_scan_that_fails_exits_3_never_1(monkeypatch: pytest.MonkeyPatch, tmp_
     assert result.exit_code == 3
     assert "socket table exhausted" in one_error_line(result.stderr)
     assert not out.exists()
+
+
+def test_fingerprint_file_for_an_unknown_field_is_refused(tmp_path: Path) -> None:
+    entry = 'id = "x1"\npattern = "^X$"\nclaims = { device_type = "camera" }\nstrength = "weak"\nsource = "s"\n'
+    (tmp_path / "mine.toml").write_text(f'field = "http.servr"\n[[fingerprint]]\n{entry}')
+    result = runner.invoke(cli.app, ["fingerprints", "test", "--fingerprints", str(tmp_path)])
+    assert result.exit_code == 2
+    line = one_error_line(result.stderr)
+    assert "mine.toml" in line and "unknown field 'http.servr'" in line and "http.server" in line

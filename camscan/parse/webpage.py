@@ -12,6 +12,7 @@ MAX_PER_FIELD = 16  # values kept per field and page: a hostile page may repeat 
 MAX_VALUE = 256
 MAX_TAGS = 512  # tags looked at per page
 COPYRIGHT_SPAN = 160  # characters read after a copyright mark
+MAX_MARKS = 64  # copyright marks looked at per page, owner or not
 
 # Every pattern is bounded ({0,n}) and unnested, so its cost is linear in the page size.
 _TAG = re.compile(r"<(script|img|link|meta|i?frame|body)\b([^<>]{0,1024})>", re.IGNORECASE)
@@ -106,8 +107,8 @@ def _attrs(text: str) -> dict[str, str]:
 
 def _copyrights(page: str) -> Iterator[str]:
     count = 0
-    for m in _COPYRIGHT.finditer(page):
-        if count >= MAX_PER_FIELD:
+    for n, m in enumerate(_COPYRIGHT.finditer(page)):
+        if count >= MAX_PER_FIELD or n >= MAX_MARKS:
             return
         after = page[m.start() : m.start() + COPYRIGHT_SPAN]
         owner = _owner(after)

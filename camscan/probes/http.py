@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import httpx
 
-from camscan import __version__
+from camscan import __version__, fields
 from camscan.context import HTTPS_PORTS, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.http import decode_body, extract_title, realms
@@ -104,6 +104,9 @@ def cookie_name(set_cookie: str) -> str | None:
     return name[:64] if name and "=" in set_cookie and name.isprintable() and " " not in name else None
 
 
+_EMITS = fields.emitted_by("http")  # the page reader's fields, as declared in camscan.fields
+
+
 def body_observations(raw: bytes, headers: httpx.Headers, port: int, cap: int) -> list[Observation]:
     """Title, page parts (scripts, images, variables, copyright lines…) and decoded prefix of a body."""
     data = _decompressed(raw[:cap], headers.get("content-encoding"), cap)
@@ -112,7 +115,7 @@ def body_observations(raw: bytes, headers: httpx.Headers, port: int, cap: int) -
     title = extract_title(text)
     if title:
         obs.append(Observation("http", "http.title", title, port))
-    obs.extend(Observation("http", field, value, port) for field, value in page_fields(text))
+    obs.extend(Observation("http", f, value, port) for f, value in page_fields(text) if f in _EMITS)
     if text.strip():
         obs.append(Observation("http", "http.body", text, port))
     return obs
