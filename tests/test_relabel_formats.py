@@ -89,6 +89,14 @@ def test_the_label_alone_still_names_trendnet() -> None:
         ),
         (
             [
+                ("onvif", "onvif.manufacturer", "ACME"),
+                ("onvif", "onvif.model", "XM530_R80X20-PQ"),
+            ],
+            "xiongmai",
+            "Xiongmai SoC model prefix",
+        ),
+        (
+            [
                 ("http", "http.title", "ACME Camera Login"),
                 ("http", "http.body", "<i class='ui-video-wrap-icon'></i>"),
             ],
