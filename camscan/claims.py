@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Literal
 
+from camscan.fields import CLAIM_RULES, ClaimRule
 from camscan.models import Strength
 from camscan.vendors import VendorDB
 
@@ -23,40 +21,9 @@ PLACEHOLDERS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """How one observed field becomes a claim: a name looked up as a vendor, or a value under a key."""
-
-    kind: Literal["name", "value"]
-    key: str = ""  # claim key of a value rule: model, firmware or serial
-    prefix: str = ""  # only values starting with this (case-insensitive), which is then cut off
-
-
-RULES: Mapping[str, Rule] = MappingProxyType(
-    {
-        # Name fields: a vendor's name, possibly a relabelling brand.
-        "onvif.manufacturer": Rule("name"),
-        "dhip.vendor": Rule("name"),
-        "sadp.oem_info": Rule("name"),
-        "upnp.manufacturer": Rule("name"),
-        "wsd.scope.name": Rule("name"),
-        # Hanwha and HeroSpeed name their maker in an onvif vendor-extension scope.
-        "wsd.scope.other": Rule("name", prefix="manufacturer/"),
-        # Value fields.
-        "onvif.model": Rule("value", "model"),
-        "onvif.firmware": Rule("value", "firmware"),
-        "onvif.serial": Rule("value", "serial"),
-        "sadp.description": Rule("value", "model"),
-        "sadp.serial": Rule("value", "serial"),
-        "sadp.software_version": Rule("value", "firmware"),
-        "dhip.device_type": Rule("value", "model"),
-        "dhip.serial": Rule("value", "serial"),
-        "dhip.version": Rule("value", "firmware"),
-        "upnp.model_name": Rule("value", "model"),
-        "upnp.serial": Rule("value", "serial"),
-        "wsd.scope.hardware": Rule("value", "model"),
-    }
-)
+# The rules live with the field vocabulary (camscan.fields): one declaration per field.
+Rule = ClaimRule
+RULES: Mapping[str, ClaimRule] = CLAIM_RULES
 
 
 def clean_value(value: str) -> str | None:

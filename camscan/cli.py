@@ -30,7 +30,7 @@ from camscan.context import Timeouts
 from camscan.credentials import CredentialError, onvif_credentials
 from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
 from camscan.engine import Progress as EngineProgress
-from camscan.fingerprints import FingerprintDB, FingerprintError, self_test
+from camscan.fingerprints import FingerprintDB, FingerprintError, self_test, stats
 from camscan.lab_command import register as register_lab
 from camscan.models import Report
 from camscan.options import (
@@ -443,6 +443,19 @@ def fingerprints_test(fingerprints: FingerprintDirs = None) -> None:
         + ("all pass" if not failures else f"{len(failures)} failures")
     )
     raise typer.Exit(1 if failures else 0)
+
+
+@fingerprints_app.command("stats")
+def fingerprints_stats(
+    fingerprints: FingerprintDirs = None,
+    list_vendors: Annotated[bool, typer.Option("--list", help="List the vendor ids named.")] = False,
+) -> None:
+    """Count the makers, OEM labels, entries and fields the database covers."""
+    with bad_input():
+        vendors = VendorDB.builtin()
+        db = load_fingerprints(fingerprints or [], vendors)
+    for line in stats.render(stats.compute(db, vendors), list_vendors):
+        print(line)
 
 
 @fingerprints_app.command("match")

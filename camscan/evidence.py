@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from camscan import fields
 from camscan.claims import claims_for
 from camscan.fingerprints import FingerprintDB
 from camscan.models import Evidence, MacInfo, ProbeResult, Strength, Unmatched
 from camscan.vendors import VendorDB
 
-# Observations that name something and are worth a new fingerprint when nothing matched them.
-NAMING_FIELDS = frozenset(
-    {
-        "http.server", "http.realm", "http.title", "http.location", "tls.subject", "tls.issuer",
-        "rtsp.server", "rtsp.realm", "wsd.scope.name", "wsd.scope.hardware", "onvif.manufacturer",
-        "sadp.oem_info", "dhip.vendor", "mdns.instance", "ssdp.server", "upnp.manufacturer",
-    }
-)  # fmt: skip
+# Observations that name something, and observations that claim nothing but that a reader must see:
+# both declared in the field vocabulary (camscan.fields).
+NAMING_FIELDS = fields.NAMING_FIELDS
 MAX_UNMATCHED_VALUE = 512
-# Observations that claim nothing but that a reader must see: recorded as evidence with no claims.
-_NOT_ITS_OWN = "the reply names another address than the one it came from: recorded, not trusted"
-RECORDED_FIELDS = {
-    "wsd.claimed_address": "the reply names another host's address: recorded, not followed or trusted",
-    "sadp.claimed_address": _NOT_ITS_OWN,
-    "dhip.claimed_address": _NOT_ITS_OWN,
-    "dvrip.claimed_address": _NOT_ITS_OWN,
-}
+RECORDED_FIELDS = fields.RECORDED_NOTES
 # Values longer than this (page bodies) are kept in the evidence as the matched excerpt only.
 EXCERPT_OVER = 256
 
@@ -55,6 +44,7 @@ def from_results(
                         match.strength,
                         obs.port,
                         match.fingerprint,
+                        match.tell,
                     )
                 )
             rule = claims_for(obs.field, obs.value, vendors)

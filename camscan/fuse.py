@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from camscan import fields
 from camscan.models import SURVEILLANCE_TYPES, Evidence, Strength, Verdict
 from camscan.vendors import VendorDB
 
@@ -17,8 +18,9 @@ NAME_THRESHOLD = 0.5
 CONFLICT_THRESHOLD = 0.3
 # Relations under which the brand's products are made by the parent maker itself.
 OWN_PRODUCT_RELATIONS = frozenset({"subsidiary", "product-line"})
-# Evidence from the maker's own stack (realm formats, vendor discovery protocols) outranks labels.
-LABEL_FIELDS = frozenset({"http.title", "mac.oui"})
+# Labels a relabeller sets (page titles, ONVIF Manufacturer, MAC blocks…): declared in camscan.fields.
+LABEL_FIELDS = fields.LABEL_FIELDS
+DERIVED = "derived:"  # note prefix of the maker a brand implies
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ def normalise_claims(evidence: Sequence[Evidence], vendors: VendorDB) -> list[Ev
                 strength,
                 ev.port,
                 ev.fingerprint,
-                f"derived: {note}",
+                f"{DERIVED} {note}",
             )
         )
     return out
@@ -121,15 +123,63 @@ def _maker_score(ranked: list[Candidate], vendors: VendorDB) -> tuple[float, lis
     return max(0.0, top.score - 0.5 * penalty), conflicts
 
 
+def from_maker_stack(ev: Evidence) -> bool:
+    """Evidence a relabeller does not change: a fingerprint on the maker's own stack or value formats."""
+    if ev.fingerprint is None or (ev.note or "").startswith(DERIVED):
+        return False
+    return fields.role(ev.field) in fields.MAKER_ROLES
+
+
+def _label_makers(
+    evs: Sequence[Evidence], manufacturer: str, vendors: VendorDB
+) -> tuple[list[Candidate], list[str]]:
+    """Makers named only by labels (outside the stack maker's group): the brands sold, and the conflicts."""
+    group = _group(manufacturer, vendors)
+    stack_fields = sorted(
+        {e.field for e in evs if from_maker_stack(e) and e.claims.get("manufacturer") == manufacturer}
+    )
+    brands: list[Candidate] = []
+    conflicts: list[str] = []
+    for cand in candidates(evs, "manufacturer"):
+        if cand.value in group or any(from_maker_stack(e) for e in cand.support):
+            continue
+        named_by = sorted({e.field for e in cand.support})
+        if cand.score >= NAME_THRESHOLD and any(e.field != "mac.oui" for e in cand.support):
+            brands.append(cand)
+            conflicts.append(
+                f"the label names {cand.value} ({', '.join(named_by)}) but the maker's own "
+                f"{', '.join(stack_fields)} names {manufacturer}: "
+                f"made by {manufacturer}, sold as {cand.value}"
+            )
+        elif cand.score >= CONFLICT_THRESHOLD:
+            conflicts.append(f"manufacturer {cand.value} also claimed ({', '.join(named_by)})")
+    return brands, conflicts
+
+
+def _group(vid: str, vendors: VendorDB) -> frozenset[str]:
+    return vendors.affiliates_of(vendors.maker_of(vid)) if vid in vendors.ids() else frozenset({vid})
+
+
 def fuse(evidence: Sequence[Evidence], vendors: VendorDB) -> Verdict:
     """The verdict for one host; contradictions are reported, never silently dropped."""
     evs = normalise_claims(evidence, vendors)
-    manufacturer, makers = _pick(evs, "manufacturer", NAME_THRESHOLD)
-    brand, brands = _pick(evs, "brand", NAME_THRESHOLD)
+    # The maker's own stack and formats outweigh labels and MAC blocks: a relabel changes the label only.
+    stack_evs = [e for e in evs if from_maker_stack(e)]
+    manufacturer, makers = _pick(stack_evs, "manufacturer", NAME_THRESHOLD)
+    relabelled: list[Candidate] = []
     conflicts: list[str] = []
     confidence = 0.0
     if manufacturer:
         confidence, conflicts = _maker_score(makers, vendors)
+        relabelled, label_conflicts = _label_makers(evs, manufacturer, vendors)
+        conflicts.extend(label_conflicts)
+    else:
+        manufacturer, makers = _pick(evs, "manufacturer", NAME_THRESHOLD)
+        if manufacturer:
+            confidence, conflicts = _maker_score(makers, vendors)
+    brand, brands = _pick(evs, "brand", NAME_THRESHOLD)
+    if brand is None and relabelled:
+        brand = relabelled[0].value
     if brand and manufacturer and vendors.maker_of(brand) not in (manufacturer, brand):
         related = vendors.maker_of(brand)
         conflicts.append(f"brand {brand} is usually made by {related}, but the evidence names {manufacturer}")
@@ -142,7 +192,10 @@ def fuse(evidence: Sequence[Evidence], vendors: VendorDB) -> Verdict:
             conflicts.append(f"brand {rival.value} also claimed")
     if brand is None and manufacturer is not None:
         brand = manufacturer
-    device_type, _ = _pick(evs, "device_type")
+    # A type stated by a maker's own fingerprint outranks any number of generic ones ("an ONVIF device",
+    # "type/video_encoder"): NVRs answer those too, and generic claims must not add up against it.
+    named_types = [e for e in evs if "device_type" in e.claims and _names_a_maker(e)]
+    device_type, _ = _pick(named_types or evs, "device_type")
     if device_type is None and manufacturer and _implies_camera(makers[0], vendors):
         device_type = "camera"
     model, _ = _pick(evs, "model")
@@ -166,6 +219,10 @@ def fuse(evidence: Sequence[Evidence], vendors: VendorDB) -> Verdict:
     )
 
 
+def _names_a_maker(ev: Evidence) -> bool:
+    return bool(ev.claims.get("manufacturer") or ev.claims.get("brand"))
+
+
 def _implies_camera(maker: Candidate, vendors: VendorDB) -> bool:
     """A surveillance maker named by its own stack, or by a video-only MAC block, makes a camera."""
     if maker.value not in vendors.ids() or not vendors.get(maker.value).surveillance:
@@ -186,7 +243,8 @@ def recognised_by(evidence: Sequence[Evidence], manufacturer: str | None, vendor
     evs = [e for e in normalise_claims(evidence, vendors) if e.claims.get("manufacturer") == manufacturer]
     if not evs:
         return None
-    evs.sort(key=lambda e: (-WEIGHT[e.strength], e.field in LABEL_FIELDS, e.field))
+    # The maker's own stack and formats first: they are what a relabel cannot hide.
+    evs.sort(key=lambda e: (not from_maker_stack(e), -WEIGHT[e.strength], e.field in LABEL_FIELDS, e.field))
     parts = []
     for ev in evs[:2]:
         value = ev.value if len(ev.value) <= 60 else ev.value[:57] + "..."

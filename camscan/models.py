@@ -57,6 +57,7 @@ class Match:
     claims: Mapping[str, str]  # static claims plus named groups captured from the value
     strength: Strength
     source: str
+    tell: str | None = None  # what gave the maker away, for the report ("Hikvision firmware format …")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,14 @@ from camscan.vendors import VendorDB
 
 VENDORS = VendorDB.builtin()
 
-NAME_FIELDS = ["onvif.manufacturer", "dhip.vendor", "sadp.oem_info", "upnp.manufacturer", "wsd.scope.name"]
+NAME_FIELDS = [
+    "onvif.manufacturer",
+    "dhip.vendor",
+    "sadp.oem_info",
+    "upnp.manufacturer",
+    "wsd.scope.name",
+    "http.copyright",
+]
 VALUE_RULES = [
     ("onvif.model", "model", "IPC-HDW5831R-ZE"),
     ("onvif.firmware", "firmware", "2.460.0001.5.R, Build Date 2017-08-11"),
@@ -27,6 +34,7 @@ VALUE_RULES = [
     ("upnp.model_name", "model", "AXIS M3045-V"),
     ("upnp.serial", "serial", "ACCC8E4D000A"),
     ("wsd.scope.hardware", "model", "DS-2CD2143G2-I"),
+    ("onvif.hostname", "hostname", "IPC-lobby-2"),
 ]
 
 

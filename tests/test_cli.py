@@ -113,3 +113,24 @@ def test_a_scan_that_fails_exits_3_never_1(monkeypatch: pytest.MonkeyPatch, tmp_
     assert result.exit_code == 3
     assert "socket table exhausted" in one_error_line(result.stderr)
     assert not out.exists()
+
+
+def test_fingerprint_file_for_an_unknown_field_is_refused(tmp_path: Path) -> None:
+    entry = 'id = "x1"\npattern = "^X$"\nclaims = { device_type = "camera" }\n'
+    entry += 'strength = "weak"\nsource = "s"\n'
+    (tmp_path / "mine.toml").write_text(f'field = "http.servr"\n[[fingerprint]]\n{entry}')
+    result = runner.invoke(cli.app, ["fingerprints", "test", "--fingerprints", str(tmp_path)])
+    assert result.exit_code == 2
+    line = one_error_line(result.stderr)
+    assert "mine.toml" in line and "unknown field 'http.servr'" in line and "http.server" in line
+
+
+def test_fingerprints_stats_counts_makers_labels_and_fields() -> None:
+    result = runner.invoke(cli.app, ["fingerprints", "stats", "--list"])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    makers = int(out.split("makers: ", 1)[1].split(" surveillance makers", 1)[0])
+    assert makers >= 80
+    assert "OEM labels" in out and "name no maker" in out and "http.title" in out
+    listed = next(line for line in out.splitlines() if line.startswith("makers: ") and "named" not in line)
+    assert {"hikvision", "dahua", "uniview", "xiongmai", "axis"} <= set(listed.split()[1:])

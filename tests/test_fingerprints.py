@@ -17,11 +17,13 @@ DB = FingerprintDB.builtin()
 VENDOR_IDS = VendorDB.builtin().ids()
 FIELDS = [
     "dhip.device_class", "dhip.device_type", "dhip.reply", "dhip.version", "dvrip.reply", "http.body",
-    "http.cookie", "http.location", "http.realm", "http.server", "http.title", "mdns.host",
-    "mdns.instance", "mdns.service", "mdns.txt", "onvif.firmware", "onvif.model", "rtsp.realm",
-    "rtsp.server", "sadp.description", "sadp.reply", "sadp.software_version", "ssdp.server", "tcp.port",
-    "tls.issuer", "tls.subject", "wsd.scope.hardware", "wsd.scope.name", "wsd.scope.other", "wsd.types",
-    "wsd.xaddr",
+    "http.cookie", "http.cookie_name", "http.image", "http.js_var", "http.location", "http.meta",
+    "http.realm", "http.redirect", "http.script", "http.server", "http.title", "mdns.host",
+    "mdns.instance", "mdns.service", "mdns.txt", "onvif.auth", "onvif.firmware", "onvif.hardware_id",
+    "onvif.model",
+    "onvif.serial", "onvif.service", "rtsp.realm", "rtsp.server", "sadp.description", "sadp.reply",
+    "sadp.serial", "sadp.software_version", "ssdp.server", "tcp.port", "tls.issuer", "tls.subject",
+    "wsd.scope.hardware", "wsd.scope.name", "wsd.scope.other", "wsd.scope.type", "wsd.types", "wsd.xaddr",
 ]  # fmt: skip
 NON_CAMERA_VENDORS = {"hp", "brother", "synology", "qnap", "mikrotik", "netgear", "raspberry-pi", "dell"}
 
@@ -45,13 +47,13 @@ def test_one_data_file_per_field_named_after_it() -> None:
     assert DB.fields() == FIELDS
 
 
-def test_covers_at_least_25_camera_makers() -> None:
-    makers = {
-        fp.claims["manufacturer"]
-        for fp in DB.entries()
-        if "manufacturer" in fp.claims and fp.claims.get("device_type", "camera") in SURVEILLANCE_TYPES
-    }
-    assert len(makers - NON_CAMERA_VENDORS) >= 25, sorted(makers)
+def test_covers_at_least_80_surveillance_makers_and_their_labels() -> None:
+    vendors = VendorDB.builtin()
+    named = {fp.claims[key] for fp in DB.entries() for key in ("manufacturer", "brand") if key in fp.claims}
+    surveillance = {v for v in named if vendors.get(v) is not None and vendors.get(v).surveillance}
+    makers = {v for v in surveillance if vendors.get(v).kind == "maker"}
+    assert len(makers) >= 80, sorted(makers)
+    assert len(surveillance - makers) >= 15, sorted(surveillance - makers)  # OEM labels: EZVIZ, Lorex…
 
 
 def test_every_entry_cites_a_source_and_has_unique_id() -> None:

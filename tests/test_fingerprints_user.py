@@ -124,6 +124,8 @@ def _entry(field: str = "http.server", **keys: str) -> bytes:
         (_entry(claims='{ device_type = "toaster" }'), "unknown device_type 'toaster'"),
         (_entry("tcp.port", strength='"strong"'), "entries for tcp.port may only be weak"),
         (_entry(pattern='"(?P<colour>X)"'), "named group 'colour' is not one of"),
+        (_entry("http.servr"), "unknown field 'http.servr' (did you mean http.server"),
+        (_entry("onvif.colour"), "unknown field 'onvif.colour'"),
     ],
 )
 def test_bad_user_entries_name_the_file_on_one_line(tmp_path: Path, content: bytes, words: str) -> None:

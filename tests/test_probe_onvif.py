@@ -73,6 +73,8 @@ class Device:
 
     info: bytes = field(default_factory=lambda: fixture("hikvision-deviceinfo"))
     interfaces: bytes = field(default_factory=lambda: fixture("hikvision-networkinterfaces"))
+    details: bool = True  # answers GetHostname and GetScopes like an identity call, GetServices always
+    stall_on: str = ""  # an operation the device never answers
     auth: str = "none"  # "none" | "wsse" (UsernameToken digest) | "http-digest"
     username: str = USER
     password: str = PASSWORD
@@ -134,6 +136,8 @@ class Device:
             return 200, fixture("entity-bomb"), []
         if self.mode == "unsupported":
             return 400, fixture("fault-actionnotsupported"), []
+        if op == "GetServices" and self.details:  # PRE_AUTH in ONVIF Core: no token needed
+            return 200, fixture("services"), []
         if self.auth == "http-digest" and not self.digest_ok(authorization):
             challenge = 'Digest realm="onvif", nonce="6a1b2c3d4e5f", qop="auth", algorithm=MD5'
             return 401, b"", [f"WWW-Authenticate: {challenge}"]
@@ -152,6 +156,8 @@ class Device:
             return 200, self.info, []
         if op == "GetNetworkInterfaces":
             return 200, self.interfaces, []
+        if op in ("GetHostname", "GetScopes") and self.details:
+            return 200, fixture("hostname" if op == "GetHostname" else "scopes"), []
         return 400, fixture("fault-actionnotsupported"), []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -167,6 +173,8 @@ class Device:
             auth_header = headers.get("authorization")
             self.seen.append(Seen(op, head + body, b"UsernameToken" in body, auth_header is not None))
             hostile = not self.after_auth or self.token_ok(body) or self.digest_ok(auth_header)
+            if op == self.stall_on:
+                await asyncio.sleep(30)
             if hostile and self.mode == "slow":
                 await asyncio.sleep(30)
             if hostile and self.mode == "huge":
@@ -270,6 +278,9 @@ async def test_anonymous_device_gives_identity_clock_and_mac_on_the_logical_port
         "GetSystemDateAndTime",
         "GetDeviceInformation",
         "GetNetworkInterfaces",
+        "GetHostname",
+        "GetScopes",
+        "GetServices",
     ]
     assert result.error is None
 
@@ -289,7 +300,15 @@ async def test_locked_device_without_credentials_is_refused_and_gets_no_token() 
     assert values(result, "onvif.fault") == ["ter:NotAuthorized"]
     assert values(result, "onvif.manufacturer") == []
     assert values(result, "onvif.clock_offset")  # PRE_AUTH clock still answered
-    assert [s.operation for s in device.seen] == ["GetSystemDateAndTime", "GetDeviceInformation"]
+    assert [s.operation for s in device.seen] == [
+        "GetSystemDateAndTime",
+        "GetDeviceInformation",
+        "GetHostname",
+        "GetScopes",
+        "GetServices",
+    ]
+    assert values(result, "onvif.hostname") == []  # READ_SYSTEM: refused without a token
+    assert "http://www.onvif.org/ver10/media/wsdl" in values(result, "onvif.service")  # PRE_AUTH
     assert not any(s.token for s in device.seen)
 
 
@@ -310,6 +329,9 @@ async def test_credentials_are_accepted_through_a_digest_username_token(username
         ("GetDeviceInformation", False),
         ("GetDeviceInformation", True),
         ("GetNetworkInterfaces", True),
+        ("GetHostname", True),
+        ("GetScopes", True),
+        ("GetServices", True),
     ]
     assert not any(password.encode() in s.raw for s in device.seen)  # only the digest travels
 

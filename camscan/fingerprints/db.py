@@ -97,7 +97,9 @@ def _match(fp: Fingerprint, text: str) -> Match | None:
         return None
     claims = dict(fp.claims)
     claims.update({k: v.strip() for k, v in hit.groupdict().items() if v and v.strip()})
-    return Match(fingerprint=fp.id, field=fp.field, claims=claims, strength=fp.strength, source=fp.source)
+    return Match(
+        fingerprint=fp.id, field=fp.field, claims=claims, strength=fp.strength, source=fp.source, tell=fp.tell
+    )
 
 
 def _read_dir(directory: Path) -> list[Fingerprint]:

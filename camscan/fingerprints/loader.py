@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
+from camscan.fields import FIELDS
 from camscan.fingerprints.model import Example, Fingerprint, FingerprintError
 from camscan.models import STRENGTHS
 
 MAX_FILE_BYTES = 1 << 20
 MAX_PATTERN_CHARS = 2000
 MAX_EXAMPLE_CHARS = 65536
+MAX_TELL_CHARS = 120
 FLAG_BITS = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE}
 
 _FIELD_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 _FILE_KEYS = frozenset({"field", "fingerprint"})
 _REQUIRED = ("id", "pattern", "claims", "strength", "source")
-_OPTIONAL = frozenset({"flags", "examples", "counterexamples"})
+_OPTIONAL = frozenset({"flags", "examples", "counterexamples", "tell"})
 _EXAMPLE_KEYS = frozenset({"value", "expect"})
 
 _Fail = Callable[[str], FingerprintError]
@@ -56,6 +59,11 @@ def parse_bytes(raw: bytes, origin: str) -> list[Fingerprint]:
     field = doc.get("field")
     if not isinstance(field, str) or not _FIELD_RE.match(field):
         raise FingerprintError(origin, "'field' must name an observed field, e.g. field = \"http.server\"")
+    if field not in FIELDS:
+        # An entry for a field no probe emits would silently never match: refuse it.
+        close = difflib.get_close_matches(field, sorted(FIELDS), n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}?" if close else "see camscan/fields.py for the vocabulary"
+        raise FingerprintError(origin, f"unknown field {field!r} ({hint})")
     entries = doc.get("fingerprint", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise FingerprintError(origin, "'fingerprint' must be an array of tables ([[fingerprint]])")
@@ -101,6 +109,7 @@ def _entry(table: dict[str, object], field: str, origin: str, number: int) -> Fi
             for c in _list(table.get("counterexamples", []), "counterexamples", fail)
         ),
         origin=origin,
+        tell=_text(table["tell"], "tell", fail, MAX_TELL_CHARS) if "tell" in table else None,
     )
 
 

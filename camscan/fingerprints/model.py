@@ -48,3 +48,4 @@ class Fingerprint:
     examples: tuple[Example, ...]
     counterexamples: tuple[str, ...]
     origin: str  # the file it came from, for error messages
+    tell: str | None = None  # a short phrase naming the format or trait that gives the maker away

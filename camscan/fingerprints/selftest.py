@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
+from camscan import fields
 from camscan.fingerprints.linear import regex_risk
 from camscan.fingerprints.model import BUILTIN_ORIGIN, Fingerprint, one_line
 from camscan.models import CLAIM_KEYS, DEVICE_TYPES, STRENGTHS
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
 
 GROUP_KEYS = frozenset({"model", "firmware", "serial", "hostname"})
 VENDOR_KEYS = ("manufacturer", "brand")
-WEAK_ONLY_FIELDS = frozenset({"tcp.port"})  # an open port alone never proves a maker
-LONG_FIELDS = frozenset({"http.body"})
+LONG_FIELDS = fields.LONG_FIELDS
+_RANK = {strength: rank for rank, strength in enumerate(reversed(STRENGTHS))}  # weak 0 … strong 2
 
 
 def self_test(db: FingerprintDB, vendor_ids: Collection[str]) -> list[str]:
@@ -70,8 +71,12 @@ def _vocabulary(fp: Fingerprint, vendor_ids: Collection[str] | None) -> list[str
         problems.append(f"unknown device_type '{device_type}' (allowed: {', '.join(sorted(DEVICE_TYPES))})")
     if fp.strength not in STRENGTHS:
         problems.append(f"strength must be one of {', '.join(STRENGTHS)}")
-    if fp.field in WEAK_ONLY_FIELDS and fp.strength != "weak":
-        problems.append(f"entries for {fp.field} may only be weak")
+    declared = fields.get(fp.field)
+    if declared is None:
+        problems.append(f"unknown field {fp.field!r} (see camscan/fields.py)")
+    elif fp.strength in _RANK and _RANK[fp.strength] > _RANK[declared.max_strength]:
+        limit = "only be weak" if declared.max_strength == "weak" else f"be at most {declared.max_strength}"
+        problems.append(f"entries for {fp.field} may {limit}")
     return problems
 
 

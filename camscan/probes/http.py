@@ -12,10 +12,11 @@ from typing import ClassVar
 
 import httpx
 
-from camscan import defaults
+from camscan import defaults, fields
 from camscan.context import HTTPS_PORTS, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.http import decode_body, extract_title, realms
+from camscan.parse.webpage import first_redirect, page_fields
 from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
 from camscan.probes.tls import peer_observations
@@ -84,25 +85,37 @@ def header_observations(resp: httpx.Response, port: int, limit: int) -> list[Obs
     """Status, Server, realms, Location and Set-Cookie of one response."""
     h = resp.headers
     obs = [Observation("http", "http.status", str(resp.status_code), port)]
+    cookies = h.get_list("set-cookie")[:MAX_VALUES]
     fields: list[tuple[str, list[str]]] = [
         ("http.server", h.get_list("server")),
         ("http.realm", [r for c in h.get_list("www-authenticate")[:MAX_VALUES] for r in realms(c[:limit])]),
         ("http.location", h.get_list("location")),
         ("http.cookie", h.get_list("set-cookie")),
+        ("http.cookie_name", [name for c in cookies if (name := cookie_name(c))]),
     ]
     for name, values in fields:
         obs.extend(Observation("http", name, v, port) for v in _capped(values, limit) if v.strip())
     return obs
 
 
+def cookie_name(set_cookie: str) -> str | None:
+    """The cookie's name from a Set-Cookie value (the value itself may be a session secret: dropped)."""
+    name = set_cookie.split("=", 1)[0].strip()
+    return name[:64] if name and "=" in set_cookie and name.isprintable() and " " not in name else None
+
+
+_EMITS = fields.emitted_by("http")  # the page reader's fields, as declared in camscan.fields
+
+
 def body_observations(raw: bytes, headers: httpx.Headers, port: int, cap: int) -> list[Observation]:
-    """Title and decoded body prefix of a (possibly cut short) body."""
+    """Title, page parts (scripts, images, variables, copyright lines…) and decoded prefix of a body."""
     data = _decompressed(raw[:cap], headers.get("content-encoding"), cap)
     text = decode_body(data, headers.get("content-type"))
     obs: list[Observation] = []
     title = extract_title(text)
     if title:
         obs.append(Observation("http", "http.title", title, port))
+    obs.extend(Observation("http", f, value, port) for f, value in page_fields(text) if f in _EMITS)
     if text.strip():
         obs.append(Observation("http", "http.body", text, port))
     return obs
@@ -166,6 +179,8 @@ class HttpProbe:
         async with ctx.limits.connection(host.ip):
             deadline = asyncio.get_running_loop().time() + ctx.timeouts.probe
             status, error, location = await _guarded(ctx, base, obs, deadline)
+            # A Location header first, else a page that sends the browser on (meta refresh, script).
+            location = location or first_redirect([(o.field, o.value) for o in obs])
             target = redirect_target(base, location) if location else None
             if target is not None:
                 await ctx.limits.rate.acquire(urgent=True)  # the redirect opens a connection of its own

@@ -21,6 +21,7 @@ from camscan.parse.soap import SoapParseError, parse_device_information, parse_f
 from camscan.probes import onvif_soap
 from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
+from camscan.probes.wsdiscovery import scope_observations
 from camscan.status import Status
 
 USER_AGENT = defaults.USER_AGENT
@@ -76,6 +77,39 @@ def endpoint_for(xaddr: str, ip: str) -> Endpoint:
     scheme = parts.scheme.lower()
     path = (parts.path or DEFAULT_PATH) + (f"?{parts.query}" if parts.query else "")
     return Endpoint(scheme, ip, port or (443 if scheme == "https" else 80), path)
+
+
+# Where device services listen when discovery names none: ports only ONVIF uses first, 2020 (TP-Link Tapo),
+# 8899 (Xiongmai), 8999 (HeroSpeed), then the web ports 80, 8080, 8000 (camscan.probes.ONVIF_PORTS + 8999).
+CANDIDATE_PORTS = (2020, 8899, 8999, 80, 8080, 8000)
+MAX_ENDPOINTS = 8
+
+
+def candidate_endpoints(
+    ip: str, xaddrs: Iterable[str] = (), open_ports: Iterable[int] | None = None
+) -> list[str]:
+    """Device-service URLs worth asking on this host, best first (pure; the engine picks how many).
+
+    First every XAddr the host advertised (WS-Discovery) that is on its own address, whatever its port:
+    an XAddr naming another address is never followed. Then /onvif/device_service on the usual ONVIF
+    ports, only those known to be open when `open_ports` is given, skipping ports an XAddr already covers.
+    """
+    urls: list[str] = []
+    covered: set[int] = set()
+    for xaddr in xaddrs:
+        try:
+            ep = endpoint_for(xaddr, ip)
+        except XAddrRefused:
+            continue
+        url = ep.url(ep.port)
+        if url not in urls:
+            urls.append(url)
+            covered.add(ep.port)
+    wanted = CANDIDATE_PORTS if open_ports is None else set(open_ports)
+    ports = [p for p in CANDIDATE_PORTS if p in wanted]
+    host = f"[{ip}]" if ":" in ip else ip
+    urls.extend(f"http://{host}:{port}{DEFAULT_PATH}" for port in ports if port not in covered)
+    return urls[:MAX_ENDPOINTS]
 
 
 class OnvifCache:
@@ -270,6 +304,8 @@ class OnvifProbe:
         if result.fault is not None and result.info is None:
             obs.append(Observation(self.name, "onvif.fault", result.fault, ep.port))
         if result.info is None:
+            if result.fault is not None:  # a device service that refuses may still say who it is
+                obs.extend(await self._details(ctx, ep, None))
             if result.reply.status is Status.TOO_LARGE:
                 return Status.TOO_LARGE, result.reply.error
             if result.unreadable is not None:
@@ -280,7 +316,22 @@ class OnvifProbe:
             Observation(self.name, INFO_FIELDS[key], value, ep.port) for key, value in result.info.items()
         )
         obs.extend(await self._macs(ctx, ep, auth))
+        obs.extend(await self._details(ctx, ep, auth))
         return Status.OK, None
+
+    async def _details(self, ctx: ScanContext, ep: Endpoint, auth: Auth | None) -> list[Observation]:
+        """Host name, scopes and services, where the device tells them; stops at the first silence."""
+        out: list[Observation] = []
+        for operation in onvif_soap.EXTRA_OPERATIONS:
+            reply = await self._exchange(ctx, ep, operation, auth)
+            if reply.status is not Status.OK:
+                break  # a device that stalls or drops the connection gets no more requests
+            try:
+                pairs = _detail_pairs(operation, reply.body)
+            except SoapParseError:
+                continue  # a fault or a refusal: this detail is not given anonymously
+            out.extend(Observation(self.name, field, value, ep.port) for field, value in pairs)
+        return out
 
     async def _macs(self, ctx: ScanContext, ep: Endpoint, auth: Auth | None) -> list[Observation]:
         """The MACs GetNetworkInterfaces reports, with the auth that worked; nothing if it will not say."""
@@ -321,6 +372,15 @@ class OnvifProbe:
             None if error is None else scrub(error),
             time.monotonic() - start,
         )
+
+
+def _detail_pairs(operation: str, body: bytes) -> list[tuple[str, str]]:
+    if operation == "GetHostname":
+        name = onvif_soap.parse_hostname(body)
+        return [("onvif.hostname", name)] if name else []
+    if operation == "GetScopes":
+        return scope_observations(onvif_soap.parse_scopes(body))
+    return [("onvif.service", namespace) for namespace in onvif_soap.parse_services(body)]
 
 
 def _scrubbed(obs: Iterable[Observation], scrub: _Scrubber) -> tuple[Observation, ...]:

@@ -24,8 +24,24 @@ BASE64_BINARY = (
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 MAX_BYTES = soap.MAX_BYTES
 MAX_MACS = 4  # an NVR may list several NICs; more is noise
+MAX_SCOPES = 32  # a device lists a dozen scopes; more is noise
+MAX_SERVICES = 24  # ONVIF defines about twenty services
+MAX_TEXT = 256  # a host name, scope or namespace longer than this is not one
 
-OPERATIONS = ("GetSystemDateAndTime", "GetDeviceInformation", "GetNetworkInterfaces")
+# Identity: clock, device information, MACs. Extra detail a device may give anonymously: host name,
+# scopes (names, OEM labels, hardware ids) and services (GetServices is PRE_AUTH in ONVIF Core's access
+# classes; GetHostname and GetScopes are READ_SYSTEM, which many firmwares still answer without a token).
+OPERATIONS = (
+    "GetSystemDateAndTime",
+    "GetDeviceInformation",
+    "GetNetworkInterfaces",
+    "GetHostname",
+    "GetScopes",
+    "GetServices",
+)
+EXTRA_OPERATIONS = ("GetHostname", "GetScopes", "GetServices")
+# Operations that take fixed arguments; the rest are sent empty.
+_ARGUMENTS = {"GetServices": "<tds:IncludeCapability>false</tds:IncludeCapability>"}
 
 # Fault subcodes that mean "who are you?" (ONVIF Core ter:NotAuthorized, WS-Security faults).
 _AUTH_FAULTS = frozenset(
@@ -68,15 +84,20 @@ def security_header(username: str, password: str, *, created: dt.datetime, nonce
 
 
 def build_request(operation: str, security: str = "") -> bytes:
-    """A SOAP 1.2 request for a parameterless device-service operation, optionally with a security header."""
+    """A SOAP 1.2 request for a device-service operation, optionally with a security header."""
     if operation not in OPERATIONS:
         raise ValueError(f"unsupported ONVIF operation {operation!r}")
     header = f"<s:Header>{security}</s:Header>" if security else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:tds="{TDS}">{header}'
-        f"<s:Body><tds:{operation}/></s:Body></s:Envelope>"
+        f"<s:Body>{_operation_element(operation)}</s:Body></s:Envelope>"
     ).encode()
+
+
+def _operation_element(operation: str) -> str:
+    arguments = _ARGUMENTS.get(operation)
+    return f"<tds:{operation}>{arguments}</tds:{operation}>" if arguments else f"<tds:{operation}/>"
 
 
 def is_auth_fault(code: str | None) -> bool:
@@ -145,3 +166,48 @@ def parse_hw_addresses(data: bytes) -> list[str]:
         if len(macs) >= MAX_MACS:
             break
     return macs
+
+
+def _response(data: bytes, name: str) -> ET.Element:
+    body = _envelope_body(data)
+    found = next(xmlsafe.descendants(body, name), None)
+    if found is None:
+        raise soap.SoapParseError(f"no {name} in the SOAP body")
+    return found
+
+
+def _clean(text: str | None) -> str | None:
+    value = " ".join((text or "").split())
+    return value if value and value.isprintable() and len(value) <= MAX_TEXT else None
+
+
+def parse_hostname(data: bytes) -> str | None:
+    """The Name of a GetHostnameResponse; None when the device reports none."""
+    info = _response(data, "GetHostnameResponse")
+    return _clean(xmlsafe.text(next(xmlsafe.descendants(info, "Name"), None), MAX_TEXT + 1))
+
+
+def parse_scopes(data: bytes) -> list[str]:
+    """The ScopeItem URIs of a GetScopesResponse, in document order, without duplicates."""
+    response = _response(data, "GetScopesResponse")
+    scopes: list[str] = []
+    for elem in xmlsafe.descendants(response, "ScopeItem"):
+        scope = _clean(xmlsafe.text(elem, MAX_TEXT + 1))
+        if scope and " " not in scope and scope not in scopes:
+            scopes.append(scope)
+            if len(scopes) >= MAX_SCOPES:
+                break
+    return scopes
+
+
+def parse_services(data: bytes) -> list[str]:
+    """The service Namespaces of a GetServicesResponse, in document order, without duplicates."""
+    response = _response(data, "GetServicesResponse")
+    namespaces: list[str] = []
+    for service in xmlsafe.descendants(response, "Service"):
+        namespace = _clean(xmlsafe.text(xmlsafe.child(service, "Namespace"), MAX_TEXT + 1))
+        if namespace and " " not in namespace and namespace not in namespaces:
+            namespaces.append(namespace)
+            if len(namespaces) >= MAX_SERVICES:
+                break
+    return namespaces

@@ -58,7 +58,8 @@ def _claimed(xaddr: str, source: str) -> bool:
     return addr.version == 4 and str(addr) != source
 
 
-def _scope_observations(scopes: Sequence[str]) -> list[tuple[str, str]]:
+def scope_observations(scopes: Sequence[str]) -> list[tuple[str, str]]:
+    """(field, value) pairs of scopes: wsd.scope.<key> for ONVIF keys, wsd.scope.other for the rest."""
     out: list[tuple[str, str]] = []
     for scope in scopes:
         if scope[: len(ONVIF_SCOPE)].lower() != ONVIF_SCOPE:
@@ -78,7 +79,7 @@ def match_observations(match: ProbeMatch, source: str) -> list[Observation]:
     pairs: list[tuple[str, str]] = []
     if match.types:
         pairs.append(("wsd.types", " ".join(match.types)))
-    scoped = _scope_observations(match.scopes)
+    scoped = scope_observations(match.scopes)
     pairs.extend(scoped)
     if match.scopes:
         pairs.append(("wsd.scopes", " ".join(match.scopes)))

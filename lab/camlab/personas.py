@@ -7,7 +7,7 @@ routed lab serves live in ``camlab/personas/routed/``)::
     description = "…"                      # one line for humans
     mac = "44:19:b6:00:00:00"              # unicast; first 4 bytes are kept, replicas get the last 2
     serial = "DS-2CD2142FWD-I2019####"     # optional; the run of '#' becomes the device number
-    source = "fingerprint-facts §2.1"      # optional: where the strings come from
+    source = "rapid7/recog @ 14fa1a7211e7 xml/http_servers.xml"  # optional: the public source of the strings
     icmp = true                            # answers ICMP echo (false: the namespace labs drop echo requests
                                            # to it with nftables, as a host firewall does)
     closed_ports = "reset"                 # what a port it does not serve does: "reset" (TCP RST, ICMP port
