@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from camscan import __version__
 
 # Ports ---------------------------------------------------------------------------------------------------
-# TCP ports swept on every live host (web, RTSP, Hikvision SDK 8000, Dahua 37777, ONVIF 2020/8899).
-PORTS: tuple[int, ...] = (80, 443, 554, 8000, 8080, 8443, 37777, 2020, 8899, 8554)
-HTTP_PORTS = frozenset({80, 8080, 8000, 2020, 8899, 8081, 8888})
+# TCP ports checked on every live host (web, RTSP, Hikvision SDK 8000, Dahua 37777, ONVIF 2020/8899/8999).
+PORTS: tuple[int, ...] = (80, 443, 554, 8000, 8080, 8443, 37777, 2020, 8899, 8999, 8554)
+HTTP_PORTS = frozenset({80, 8080, 8000, 2020, 8899, 8999, 8081, 8888})
 HTTPS_PORTS = frozenset({443, 8443})
 RTSP_PORTS = frozenset({554, 8554})
+# Where ONVIF device services listen when discovery names none: ports only ONVIF uses first, 2020 (TP-Link
+# Tapo), 8899 (Xiongmai), 8999 (HeroSpeed), then the web ports 80, 8080, 8000.
+ONVIF_PORTS: tuple[int, ...] = (2020, 8899, 8999, 80, 8080, 8000)
 # TCP ping ports for addresses that ARP cannot settle: nmap's -sn TCP ports (80, 443) plus RTSP, which almost
 # every camera serves. A SYN answered by SYN-ACK or RST proves the host is there.
 PING_PORTS: tuple[int, ...] = (80, 443, 554)

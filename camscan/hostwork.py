@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from camscan.context import ScanContext
 from camscan.models import Host, MacSource, Observation, ProbeResult
-from camscan.probes import ONVIF_PORTS, OnvifProbe, PortProbe, probes_for_port, tcp
+from camscan.probes import OnvifProbe, PortProbe, probes_for_port, tcp
+from camscan.probes.onvif import candidate_endpoints
 from camscan.probes.ssdp import MAX_FETCHES_PER_HOST, describe, same_host_url
 from camscan.status import Status
 
@@ -168,12 +169,9 @@ class Prober:
         self.spawn(hw, "ssdp", url.port or 80, lambda: describe(self.ctx, hw.ip, url))
 
     def onvif_candidates(self, hw: HostWork) -> list[str]:
-        """Device services to ask, best first: its own WS-Discovery XAddrs, then the usual web-port path."""
-        candidates = list(hw.xaddrs)
-        port = next((p for p in ONVIF_PORTS if hw.ports.get(p) is Status.OK), None)
-        if port is not None:
-            candidates.append(f"http://{hw.ip}:{port}/onvif/device_service")
-        return candidates
+        """Device services to ask, best first: its own WS-Discovery XAddrs (any port), then the usual path
+        on its open ONVIF ports."""
+        return candidate_endpoints(hw.ip, hw.xaddrs, hw.open_ports)
 
     def consider_onvif(self, hw: HostWork) -> None:
         """Ask the next ONVIF device service of this host, unless one is being asked or one already answered.

@@ -54,8 +54,6 @@ SEGMENT_PROBES: dict[str, type[SegmentProbe]] = {
     "mdns": MdnsProbe,
     "ssdp": SsdpProbe,
 }
-# Ports where an ONVIF device service is tried when WS-Discovery gave no XAddr (most specific first).
-ONVIF_PORTS = (2020, 8899, 80, 8080, 8000)
 
 
 def probes_for_port(port: int) -> list[PortProbe]:
@@ -69,7 +67,6 @@ def probes_for_port(port: int) -> list[PortProbe]:
 
 
 __all__ = [
-    "ONVIF_PORTS",
     "PORT_PROBES",
     "SEGMENT_PROBES",
     "HttpProbe",

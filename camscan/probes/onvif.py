@@ -79,9 +79,7 @@ def endpoint_for(xaddr: str, ip: str) -> Endpoint:
     return Endpoint(scheme, ip, port or (443 if scheme == "https" else 80), path)
 
 
-# Where device services listen when discovery names none: ports only ONVIF uses first, 2020 (TP-Link Tapo),
-# 8899 (Xiongmai), 8999 (HeroSpeed), then the web ports 80, 8080, 8000 (camscan.probes.ONVIF_PORTS + 8999).
-CANDIDATE_PORTS = (2020, 8899, 8999, 80, 8080, 8000)
+CANDIDATE_PORTS = defaults.ONVIF_PORTS
 MAX_ENDPOINTS = 8
 
 

@@ -250,7 +250,10 @@ async def _walk_columns(
     state = _Columns(list(columns), limits.max_rows)
     repetitions = limits.max_repetitions
     while state.active:
-        await ctx.limits.rate.acquire()
+        # Charged for every datagram pysnmp may send for this request: its resends, and before the first
+        # request of a walk the SNMPv3 engine discovery it makes on its own.
+        sends = (1 + limits.retries) * (2 if walk.sent == 0 else 1)
+        await ctx.limits.rate.acquire(sends, urgent=True)
         walk.sent += 1
         try:
             # pysnmp counts timeouts in timer ticks, which stretch while the loop is busy: bound by the clock
