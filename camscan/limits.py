@@ -17,6 +17,7 @@ WINDOW = 1.0  # seconds: the rate is a promise about every window this long
 # Sends may run this far ahead of the even schedule. Timers fire a millisecond late or more, so a limiter that
 # allowed no run-ahead at all would send one packet per timer tick; the window cap still holds exactly.
 TOLERANCE = 0.01
+SEND_LAG = 0.002  # seconds between counting a send and the packet leaving, at most (see _window_wait)
 
 
 class RateLimiter:
@@ -45,11 +46,12 @@ class RateLimiter:
 
     def _window_wait(self, now: float) -> float:
         """Seconds until one more send fits in the last-second window (0: it fits now)."""
-        if len(self._sent) < self._cap or now - self._sent[0] > WINDOW:
+        # The window kept is a little longer than a second: a packet leaves a few microseconds after its
+        # send is counted here, and those few microseconds must not fit one more into a second on the wire.
+        span = WINDOW + SEND_LAG
+        if len(self._sent) < self._cap or now - self._sent[0] > span:
             return 0.0
-        return (
-            self._sent[0] + WINDOW - now + 1e-6
-        )  # strictly past it: a closed one-second window holds `rate`
+        return self._sent[0] + span - now + 1e-6
 
     def _record(self, now: float) -> None:
         self._sent.append(now)

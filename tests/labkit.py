@@ -140,8 +140,12 @@ def routed_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
 
 def run_in_netns(ns: str, code: str, *args: str, timeout: float = 30.0) -> Any:
     """Run a Python snippet in a namespace; it prints one JSON document, which is returned."""
-    proc = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code, *args],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        ["ip", "netns", "exec", ns, sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         raise AssertionError(f"snippet failed in {ns}: {proc.stderr.strip()[-500:]}")
     return json.loads(proc.stdout)

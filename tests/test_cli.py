@@ -8,7 +8,6 @@ import pytest
 from typer.testing import CliRunner
 
 from camscan import cli, targets
-from camscan.probes import tcp
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 runner = CliRunner()
@@ -24,7 +23,7 @@ def no_packets(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_dns(name: str) -> list[str]:
         raise AssertionError(f"a DNS query for {name!r} would have been sent")
 
-    monkeypatch.setattr(tcp, "sweep", forbidden)
+    monkeypatch.setattr(cli, "run_scan", forbidden)
     monkeypatch.setattr(targets, "_system_resolver", no_dns)
 
 
@@ -46,6 +45,11 @@ def one_error_line(stderr: str) -> str:
         (["scan", "10.0.0.1", "--port-map", "80"], "--port-map"),
         (["scan", "10.0.0.1", "--watchlist", "no-such-list"], "no-such-list"),
         (["scan", "10.0.0.1", "--fingerprints", "/nonexistent/fp"], "/nonexistent/fp"),
+        (["scan", "10.0.0.1", "--profile", "reckless"], "--profile"),
+        (["scan", "10.0.0.1", "--ping-ports", "80,70000"], "--ping-ports"),
+        (["scan", "10.0.0.0/30", "--exclude", "10.0.0.0/29"], "every target address is excluded"),
+        (["scan", "10.0.0.1", "--exclude", "10.0.0.300"], "10.0.0.300"),
+        (["scan", "10.0.0.1", "--exclude-file", "/nonexistent/skip.txt"], "/nonexistent/skip.txt"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(args: list[str], words: str) -> None:

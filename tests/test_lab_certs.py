@@ -27,8 +27,9 @@ def test_self_signed_when_issuer_is_subject() -> None:
 
 def test_issuer_signed_cert_keeps_both_names() -> None:
     subject = "CN=001122334455.myboschcam.net,O=Bosch Sicherheitssysteme GmbH"
-    issuer = ("SERIALNUMBER=044123000001,CN=001122334455,OU=ST-VS,O=Bosch Sicherheitssysteme GmbH,"
-              "L=Grasbrunn,C=DE")
+    issuer = (
+        "SERIALNUMBER=044123000001,CN=001122334455,OU=ST-VS,O=Bosch Sicherheitssysteme GmbH,L=Grasbrunn,C=DE"
+    )
     cert = x509.load_pem_x509_certificate(make_cert(subject, issuer)[0])
     assert cert.subject == parse_name(subject)
     assert cert.issuer == parse_name(issuer)

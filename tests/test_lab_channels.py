@@ -34,15 +34,19 @@ def token(username: str, password: str, created: str) -> str:
     """A WS-Security UsernameToken with a PasswordDigest, as ONVIF clients send it."""
     nonce = os.urandom(16)
     digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
-    return (f'<Security xmlns="{WSSE}"><UsernameToken><Username>{username}</Username>'
-            f'<Password Type="{PROFILE}#PasswordDigest">{digest}</Password>'
-            f"<Nonce>{base64.b64encode(nonce).decode()}</Nonce><Created xmlns=\"{WSU}\">{created}</Created>"
-            "</UsernameToken></Security>")
+    return (
+        f'<Security xmlns="{WSSE}"><UsernameToken><Username>{username}</Username>'
+        f'<Password Type="{PROFILE}#PasswordDigest">{digest}</Password>'
+        f'<Nonce>{base64.b64encode(nonce).decode()}</Nonce><Created xmlns="{WSU}">{created}</Created>'
+        "</UsernameToken></Security>"
+    )
 
 
 def soap_call(operation: str, header: str = "") -> bytes:
-    return (f'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>{header}</s:Header>'
-            f'<s:Body><{operation} xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>').encode()
+    return (
+        f'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>{header}</s:Header>'
+        f'<s:Body><{operation} xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>'
+    ).encode()
 
 
 def lab_token(spec: OnvifSpec) -> str:
@@ -56,8 +60,11 @@ def reported(device: LabDevice) -> dict[str, set[str]]:
     ch = device.persona.channels
     if ch.sadp is not None:
         reply = sadp.parse_probe_match(build_sadp_probe_match(sadp_fields(device, ch.sadp, "X-1")))
-        found += [("model", reply.description), ("firmware", reply.software_version),
-                  ("serial", reply.serial)]
+        found += [
+            ("model", reply.description),
+            ("firmware", reply.software_version),
+            ("serial", reply.serial),
+        ]
     if ch.dhip is not None:
         got = dhip.parse_reply(dhip.build_frame(json.dumps(dhip_document(device, ch.dhip)).encode()))
         found += [("model", got.device_type), ("firmware", got.version), ("serial", got.serial)]
@@ -68,8 +75,11 @@ def reported(device: LabDevice) -> dict[str, set[str]]:
         status, body = handle(device, ch.onvif, soap_call("GetDeviceInformation", lab_token(ch.onvif)))
         assert status == 200, body
         info = soap.parse_device_information(body)
-        found += [("model", info.get("Model")), ("firmware", info.get("FirmwareVersion")),
-                  ("serial", info.get("SerialNumber"))]
+        found += [
+            ("model", info.get("Model")),
+            ("firmware", info.get("FirmwareVersion")),
+            ("serial", info.get("SerialNumber")),
+        ]
     if ch.ssdp is not None:
         desc = upnp.parse_description(description_xml(device, ch.ssdp))
         found += [("model", desc.model_name), ("model", desc.model_number), ("serial", desc.serial)]
@@ -102,14 +112,18 @@ def test_relabels_only_discovery_unmasks_are_really_masked() -> None:
     for p in hidden:
         assert int(p.mac[:2], 16) & 2, f"{p.id}: the MAC must not name the maker"
         for svc in p.services:
-            text = " ".join([svc.reply.body if svc.reply else "", *(v for _, v in svc.reply.headers)]
-                            if svc.reply else [svc.server or "", svc.realm or ""]).lower()
+            text = " ".join(
+                [svc.reply.body if svc.reply else "", *(v for _, v in svc.reply.headers)]
+                if svc.reply
+                else [svc.server or "", svc.realm or ""]
+            ).lower()
             for word in (p.expect.brand or "", p.expect.manufacturer or ""):
                 assert not word or word not in text, f"{p.id} port {svc.port} says {word}"
 
 
-@pytest.mark.parametrize("device", [d for d in DEVICES if d.persona.expect.channels],
-                         ids=lambda d: d.persona.id)
+@pytest.mark.parametrize(
+    "device", [d for d in DEVICES if d.persona.expect.channels], ids=lambda d: d.persona.id
+)
 def test_channels_report_what_the_persona_expects(device: LabDevice) -> None:
     expect, got = device.persona.expect, reported(device)
     for key in ("model", "firmware", "serial"):
@@ -118,8 +132,9 @@ def test_channels_report_what_the_persona_expects(device: LabDevice) -> None:
             assert device.render(wanted) in got[key], f"{key}: {got[key]}"
 
 
-@pytest.mark.parametrize("device", [d for d in DEVICES if d.persona.channels.wsdiscovery],
-                         ids=lambda d: d.persona.id)
+@pytest.mark.parametrize(
+    "device", [d for d in DEVICES if d.persona.channels.wsdiscovery], ids=lambda d: d.persona.id
+)
 def test_wsd_probe_match_round_trips(device: LabDevice) -> None:
     spec = device.persona.channels.wsdiscovery
     assert spec is not None
@@ -167,8 +182,13 @@ def test_manifest_lists_channels_credentials_and_rendered_expectations(tmp_path:
     assert "mdns" in axis_ns["channels"] and "mdns" not in axis_loop["channels"]
     assert axis_ns["udp"] == {"3702": "wsdiscovery", "1900": "ssdp"}
     assert axis_ns["expect"]["serial"] == axis_ns["mac"].replace(":", "").upper()
-    assert axis_ns["onvif"] == {"port": 80, "auth": "required", "username": "admin",
-                                "password": "camscan-lab", "clock_skew": 0}
+    assert axis_ns["onvif"] == {
+        "port": 80,
+        "auth": "required",
+        "username": "admin",
+        "password": "camscan-lab",
+        "clock_skew": 0,
+    }
     hik = next(d for d in ns["devices"] if d["persona"] == "hikvision-ds2cd2142")
     assert hik["expect"]["serial"] == hik["serial"] and "#" not in hik["serial"]
     plain = next(d for d in ns["devices"] if d["persona"] == "acti-e32")
@@ -218,28 +238,47 @@ def test_good_channel_tables_load(tmp_path: Path) -> None:
     assert p.channels.mdns[0].port == 80 and p.expect.channels == p.channels.names
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda t: t.replace('description = "DS-1"', 'descripton = "DS-1"'), "[sadp]: unknown key(s) descripton"),
-    (lambda t: t.replace('["onvif://www.onvif.org/name/X"]', '"x"'), "'scopes' must be a list"),
-    (lambda t: t + '[dhip]\nport = 0\n', "'port' must be an integer 1..65535"),
-    (lambda t: t.replace('auth = "required"', 'auth = "digest"'), "'auth' must be anonymous or required"),
-    (lambda t: t.replace('auth = "required"', "port = 8443"), "[onvif] port 8443 is not an http"),
-    (lambda t: t.replace("[onvif]\n", "[onvif]\nclock_skew = 99999999\n"), "'clock_skew' must be an integer"),
-    (lambda t: t.replace("[wsdiscovery]\n", '[wsdiscovery]\ntypes = ["wsdp:Device"]\n'), "dn: or tds: QName"),
-    (lambda t: t.replace("[wsdiscovery]\n", '[wsdiscovery]\nendpoint = "random"\n'), "'endpoint' must be"),
-    (lambda t: t.replace("[wsdiscovery]\n", "[wsdiscovery]\nanswer_typed = false\nanswer_untyped = false\n"),
-     "answers no probe"),
-    (lambda t: t.replace('"_CGI._tcp.local."', '"_printer._tcp.local."'), "type '_printer._tcp.local.'"),
-    (lambda t: t.replace('host = "{serial}.local."', 'host = "cam.lan"'), "must end in .local."),
-    (lambda t: t.replace('"wsdiscovery", "onvif", ', ""), "[expect] channels"),
-    (lambda t: t.replace('"mdns"]', '"mdns", "sadp"]'), "[expect] channels"),
-    (lambda t: t.replace('"sadp", "mdns"]', '"sadp", "mdns", "snmp"]'), "unknown channel(s) snmp"),
-    (lambda t: t + "[dvrip]\nversion = \"2.x\"\n", "'version' must be four numbers"),
-    (lambda t: t + "[ssdp]\nst = \"upnp:rootdevice\"\n", "[ssdp]: missing 'server'"),
-    (lambda t: t + '[ssdp]\nserver = "a\\r\\nb: c"\n', "control character"),
-    (lambda t: t.replace("[sadp]", "[sadp]\nactivated = \"yes\""), "'activated' must be true or false"),
-    (lambda t: t.split("channels =")[0] + "needs_discovery = true\n", "needs_discovery without"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: t.replace('description = "DS-1"', 'descripton = "DS-1"'),
+            "[sadp]: unknown key(s) descripton",
+        ),
+        (lambda t: t.replace('["onvif://www.onvif.org/name/X"]', '"x"'), "'scopes' must be a list"),
+        (lambda t: t + "[dhip]\nport = 0\n", "'port' must be an integer 1..65535"),
+        (lambda t: t.replace('auth = "required"', 'auth = "digest"'), "'auth' must be anonymous or required"),
+        (lambda t: t.replace('auth = "required"', "port = 8443"), "[onvif] port 8443 is not an http"),
+        (
+            lambda t: t.replace("[onvif]\n", "[onvif]\nclock_skew = 99999999\n"),
+            "'clock_skew' must be an integer",
+        ),
+        (
+            lambda t: t.replace("[wsdiscovery]\n", '[wsdiscovery]\ntypes = ["wsdp:Device"]\n'),
+            "dn: or tds: QName",
+        ),
+        (
+            lambda t: t.replace("[wsdiscovery]\n", '[wsdiscovery]\nendpoint = "random"\n'),
+            "'endpoint' must be",
+        ),
+        (
+            lambda t: t.replace(
+                "[wsdiscovery]\n", "[wsdiscovery]\nanswer_typed = false\nanswer_untyped = false\n"
+            ),
+            "answers no probe",
+        ),
+        (lambda t: t.replace('"_CGI._tcp.local."', '"_printer._tcp.local."'), "type '_printer._tcp.local.'"),
+        (lambda t: t.replace('host = "{serial}.local."', 'host = "cam.lan"'), "must end in .local."),
+        (lambda t: t.replace('"wsdiscovery", "onvif", ', ""), "[expect] channels"),
+        (lambda t: t.replace('"mdns"]', '"mdns", "sadp"]'), "[expect] channels"),
+        (lambda t: t.replace('"sadp", "mdns"]', '"sadp", "mdns", "snmp"]'), "unknown channel(s) snmp"),
+        (lambda t: t + '[dvrip]\nversion = "2.x"\n', "'version' must be four numbers"),
+        (lambda t: t + '[ssdp]\nst = "upnp:rootdevice"\n', "[ssdp]: missing 'server'"),
+        (lambda t: t + '[ssdp]\nserver = "a\\r\\nb: c"\n', "control character"),
+        (lambda t: t.replace("[sadp]", '[sadp]\nactivated = "yes"'), "'activated' must be true or false"),
+        (lambda t: t.split("channels =")[0] + "needs_discovery = true\n", "needs_discovery without"),
+    ],
+)
 def test_bad_channel_table_is_one_clear_line(tmp_path: Path, change: object, message: str) -> None:
     path = write(tmp_path, change(GOOD))  # type: ignore[operator]
     with pytest.raises(PersonaError) as info:

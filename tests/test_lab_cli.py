@@ -61,9 +61,23 @@ def test_foreground_loopback_serves_until_interrupted(tmp_path: Path, state_base
     base = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.0"
     state = state_base / "loopback"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "camscan", "lab", "serve", "--loopback", "--base", base, "--count", "4",
-         "--state-dir", str(state)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "camscan",
+            "lab",
+            "serve",
+            "--loopback",
+            "--base",
+            base,
+            "--count",
+            "4",
+            "--state-dir",
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

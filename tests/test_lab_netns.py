@@ -77,11 +77,24 @@ def _state(prefix: str) -> str:
     for ns in netns.names(prefix).all:
         # IPv4 only: the kernel's IPv6 link-local autoconfiguration (DAD) changes state on its own time
         for args in (["link"], ["-4", "addr"], ["-4", "rule"], ["-4", "route", "show", "table", "all"]):
-            data = json.loads(subprocess.run(["ip", "-n", ns, "-j", *args], capture_output=True, text=True,
-                                             check=True).stdout or "[]")
+            data = json.loads(
+                subprocess.run(
+                    ["ip", "-n", ns, "-j", *args], capture_output=True, text=True, check=True
+                ).stdout
+                or "[]"
+            )
             for item in data:
-                for noisy in ("ifindex", "link_index", "stats64", "addr_info_valid", "txqlen", "link_netnsid",
-                              "flags", "operstate", "linkinfo"):
+                for noisy in (
+                    "ifindex",
+                    "link_index",
+                    "stats64",
+                    "addr_info_valid",
+                    "txqlen",
+                    "link_netnsid",
+                    "flags",
+                    "operstate",
+                    "linkinfo",
+                ):
                     item.pop(noisy, None)
                 for info in item.get("addr_info", []):
                     info.pop("valid_life_time", None)
@@ -109,14 +122,21 @@ def test_up_converges_and_down_is_idempotent(tmp_path: Path) -> None:
         assert _state(prefix) == before
 
         netns.up(prefix, "10.78.0.0/24", 3, state_dir=tmp_path / "state")
-        links = subprocess.run(["ip", "-n", names.cams, "-o", "link", "show", "type", "macvlan"],
-                               capture_output=True, text=True, check=True).stdout
+        links = subprocess.run(
+            ["ip", "-n", names.cams, "-o", "link", "show", "type", "macvlan"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         names_left = sorted(line.split(": ")[1].split("@")[0] for line in links.splitlines())
         assert names_left == ["mv2", "mv3", "mv4"]
         rules = subprocess.run(["ip", "-n", names.cams, "rule"], capture_output=True, text=True).stdout
         assert "10.78.0.5" not in rules and "10.78.0.4 lookup 1004" in rules
-        alive = run_in_netns(names.scanner, "import json, socket; s = socket.create_connection(('10.78.0.4', "
-                             "80), 3); print(json.dumps(s.getpeername()[0]))")
+        alive = run_in_netns(
+            names.scanner,
+            "import json, socket; s = socket.create_connection(('10.78.0.4', "
+            "80), 3); print(json.dumps(s.getpeername()[0]))",
+        )
         assert alive == "10.78.0.4"
     finally:
         removed = netns.down(prefix, tmp_path / "state")
@@ -212,8 +232,14 @@ def answering(manifest: dict[str, Any]) -> dict[str, set[str]]:
     from camlab.plan import default_personas_dir
 
     personas = {p.id: p for p in load_personas(default_personas_dir())}
-    want: dict[str, set[str]] = {"wsd_typed": set(), "wsd_untyped": set(), "sadp": set(), "dhip": set(),
-                                 "dvrip": set(), "ssdp": set()}
+    want: dict[str, set[str]] = {
+        "wsd_typed": set(),
+        "wsd_untyped": set(),
+        "sadp": set(),
+        "dhip": set(),
+        "dvrip": set(),
+        "ssdp": set(),
+    }
     for dev in manifest["devices"]:
         wsd = personas[dev["persona"]].channels.wsdiscovery
         if wsd is not None:
@@ -231,12 +257,21 @@ def check_replies(got: dict[str, list[list[Any]]], manifest: dict[str, Any]) -> 
     from camscan.parse import dhip, dvrip, sadp, soap, upnp
 
     parse: dict[str, Callable[[bytes], Any]] = {
-        "wsd_typed": soap.parse_probe_matches, "wsd_untyped": soap.parse_probe_matches,
-        "sadp": sadp.parse_probe_match, "dhip": dhip.parse_reply, "dvrip": dvrip.parse_reply,
+        "wsd_typed": soap.parse_probe_matches,
+        "wsd_untyped": soap.parse_probe_matches,
+        "sadp": sadp.parse_probe_match,
+        "dhip": dhip.parse_reply,
+        "dvrip": dvrip.parse_reply,
         "ssdp": upnp.parse_search_reply,
     }
-    ports = {"wsd_typed": 3702, "wsd_untyped": 3702, "sadp": 37020, "dhip": 37810, "dvrip": 5050,
-             "ssdp": 1900}
+    ports = {
+        "wsd_typed": 3702,
+        "wsd_untyped": 3702,
+        "sadp": 37020,
+        "dhip": 37810,
+        "dvrip": 5050,
+        "ssdp": 1900,
+    }
     macs = {d["ip"]: d["mac"] for d in manifest["devices"]}
     for name, want in answering(manifest).items():
         sources = [ip for ip, _, _ in got[name]]
@@ -267,39 +302,60 @@ def test_mdns_services_resolve_from_the_scanner(netns_lab: dict[str, Any]) -> No
     from tests.labkit import run_in_netns
 
     personas = {p.id: p for p in load_personas(default_personas_dir())}
-    wanted = {(svc.type, d["ip"]): svc for d in netns_lab["devices"]
-              for svc in personas[d["persona"]].channels.mdns}
+    wanted = {
+        (svc.type, d["ip"]): svc for d in netns_lab["devices"] for svc in personas[d["persona"]].channels.mdns
+    }
     assert len(wanted) >= 4 and netns_lab["server"]["mdns_services"] == len(wanted)
     types = sorted({t for t, _ in wanted})
-    found = run_in_netns(netns_lab["scanner_netns"], BROWSE, netns_lab["scanner_ip"], json.dumps(types),
-                         "1.5")
-    resolved = {(stype, addrs[0]): (name, server, port, txt)
-                for stype, name, addrs, server, port, txt in found}
+    found = run_in_netns(
+        netns_lab["scanner_netns"], BROWSE, netns_lab["scanner_ip"], json.dumps(types), "1.5"
+    )
+    resolved = {
+        (stype, addrs[0]): (name, server, port, txt) for stype, name, addrs, server, port, txt in found
+    }
     assert set(resolved) == set(wanted)
     axis = next(v for (t, _), v in resolved.items() if t == "_axis-video._tcp.local.")
     mac = next(d["mac"] for d in netns_lab["devices"] if d["persona"] == "axis-m3045").replace(":", "")
-    assert axis == (f"AXIS M3045-V - {mac.upper()}._axis-video._tcp.local.", f"axis-{mac}.local.", 80,
-                    {"macaddress": mac.upper()})
+    assert axis == (
+        f"AXIS M3045-V - {mac.upper()}._axis-video._tcp.local.",
+        f"axis-{mac}.local.",
+        80,
+        {"macaddress": mac.upper()},
+    )
     hik = next(v for (t, _), v in resolved.items() if t == "_CGI._tcp.local.")
     serial = next(d["serial"] for d in netns_lab["devices"] if d["persona"] == "hikvision-ds2cd2387")
     assert hik[0].endswith(f" - {serial[-9:]}._CGI._tcp.local.") and hik[1] == f"{serial}.local."
 
 
-GARBAGE = [b"", b"\xff" * 3000, b"<Probe>" * 100, b"M-SEARCH * HTTP/1.1\r\n\r\n", b"\x20\x00\x00\x00DHIP",
-           b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Probe>&a;</Probe>']
+GARBAGE = [
+    b"",
+    b"\xff" * 3000,
+    b"<Probe>" * 100,
+    b"M-SEARCH * HTTP/1.1\r\n\r\n",
+    b"\x20\x00\x00\x00DHIP",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Probe>&a;</Probe>',
+]
 
 
 def test_lab_stays_up_under_garbage_datagrams(netns_lab: dict[str, Any]) -> None:
     from tests.labkit import run_in_netns
 
-    jobs = [[f"g{i}-{port}", dest, port, payload.hex(), 0.0] for i, payload in enumerate(GARBAGE)
-            for dest, port in (("239.255.255.250", 3702), ("239.255.255.250", 37020),
-                               ("239.255.255.251", 37810), ("255.255.255.255", 5050),
-                               ("239.255.255.250", 1900))]
+    jobs = [
+        [f"g{i}-{port}", dest, port, payload.hex(), 0.0]
+        for i, payload in enumerate(GARBAGE)
+        for dest, port in (
+            ("239.255.255.250", 3702),
+            ("239.255.255.250", 37020),
+            ("239.255.255.251", 37810),
+            ("255.255.255.255", 5050),
+            ("239.255.255.250", 1900),
+        )
+    ]
     junk = run_in_netns(netns_lab["scanner_netns"], PROBE, netns_lab["scanner_ip"], json.dumps(jobs))
     assert not any(junk.values())  # garbage is never answered
-    got = run_in_netns(netns_lab["scanner_netns"], PROBE, netns_lab["scanner_ip"],
-                       json.dumps(discovery_jobs()))
+    got = run_in_netns(
+        netns_lab["scanner_netns"], PROBE, netns_lab["scanner_ip"], json.dumps(discovery_jobs())
+    )
     check_replies(got, netns_lab)
     assert netns.netns_pids(netns.names(netns_lab["prefix"]).cams) == [netns_lab["server_pid"]]
 
@@ -314,8 +370,9 @@ def test_two_hundred_devices_with_every_responder_come_up_fast(tmp_path: Path) -
         server = manifest["server"]
         assert manifest["up_seconds"] < 15 and server["rss_kib"] < 160 * 1024, server
         assert server["udp_sockets"] == sum(len(d["udp"]) for d in manifest["devices"]) > 100
-        got = run_in_netns(netns.names(prefix).scanner, PROBE, manifest["scanner_ip"],
-                           json.dumps(discovery_jobs(wait=1.0)))
+        got = run_in_netns(
+            netns.names(prefix).scanner, PROBE, manifest["scanner_ip"], json.dumps(discovery_jobs(wait=1.0))
+        )
         check_replies(got, manifest)
     finally:
         netns.down(prefix, tmp_path / "state")

@@ -32,8 +32,9 @@ def device_of(lab: ThreadedLab, pid: str) -> tuple[LabDevice, OnvifSpec]:
     return device, device.persona.channels.onvif
 
 
-async def read_device(device: LabDevice, spec: OnvifSpec, user: str, password: str,
-                      adjust_time: bool = True) -> tuple[Any, Any, Any]:
+async def read_device(
+    device: LabDevice, spec: OnvifSpec, user: str, password: str, adjust_time: bool = True
+) -> tuple[Any, Any, Any]:
     """GetDeviceInformation and GetNetworkInterfaces the way camscan's ONVIF probe library does them."""
     cam = ONVIFCamera(device.ip, device.real_port(spec.port), user, password, WSDL, adjust_time=adjust_time)
     try:
@@ -45,8 +46,9 @@ async def read_device(device: LabDevice, spec: OnvifSpec, user: str, password: s
 
 
 @pytest.mark.parametrize("pid", ONVIF)
-async def test_onvif_zeep_async_reads_every_onvif_persona(loopback_lab_runtime: ThreadedLab,
-                                                          pid: str) -> None:
+async def test_onvif_zeep_async_reads_every_onvif_persona(
+    loopback_lab_runtime: ThreadedLab, pid: str
+) -> None:
     device, spec = device_of(loopback_lab_runtime, pid)
     user, password = (spec.username, spec.password) if spec.auth == "required" else ("", "")
     info, nics, offset = await read_device(device, spec, user, password)
@@ -61,8 +63,9 @@ REQUIRED = [p.id for p in PERSONAS if p.channels.onvif and p.channels.onvif.auth
 
 
 @pytest.mark.parametrize("pid", REQUIRED)
-async def test_required_auth_refuses_without_the_right_token(loopback_lab_runtime: ThreadedLab,
-                                                             pid: str) -> None:
+async def test_required_auth_refuses_without_the_right_token(
+    loopback_lab_runtime: ThreadedLab, pid: str
+) -> None:
     device, spec = device_of(loopback_lab_runtime, pid)
     for user, password in (("", ""), (spec.username, "wrong"), ("operator", spec.password)):
         with pytest.raises(zeep.exceptions.Fault, match="Sender not Authorized"):
@@ -91,8 +94,15 @@ async def test_pre_auth_clock_and_faults(loopback_lab_runtime: ThreadedLab) -> N
     reply = await post(device, spec, soap_call("GetSystemDateAndTime"))
     utc = next(xmlsafe.descendants(xmlsafe.parse(reply.content, max_bytes=65536), "UTCDateTime"))
     parts = {xmlsafe.local(e.tag): int(e.text or 0) for e in utc.iter() if len(e) == 0}
-    clock = dt.datetime(parts["Year"], parts["Month"], parts["Day"], parts["Hour"], parts["Minute"],
-                        parts["Second"], tzinfo=dt.UTC)
+    clock = dt.datetime(
+        parts["Year"],
+        parts["Month"],
+        parts["Day"],
+        parts["Hour"],
+        parts["Minute"],
+        parts["Second"],
+        tzinfo=dt.UTC,
+    )
     assert reply.status_code == 200
     assert abs((clock - dt.datetime.now(dt.UTC)).total_seconds() - spec.clock_skew) < 5
     refused = await post(device, spec, soap_call("GetDeviceInformation"))

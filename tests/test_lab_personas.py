@@ -13,17 +13,86 @@ from camlab.plan import LabError, default_personas_dir, plan_devices
 PERSONAS = load_personas(default_personas_dir())
 
 # the common brief's vocabulary, used when camscan.vendors is not importable
-FALLBACK_IDS = frozenset([
-    "hikvision", "dahua", "huawei", "zte", "hytera", "uniview", "tiandy", "kedacom", "xiongmai", "axis",
-    "hanwha", "bosch", "vivotek", "mobotix", "avigilon", "sony", "panasonic", "geovision", "reolink",
-    "tp-link", "arecont", "pelco", "honeywell", "nuuo", "milesight", "foscam", "acti", "avtech",
-    "ubiquiti", "verkada", "hisilicon", "tvt", "d-link", "trendnet", "grandstream", "netwave", "hipcam",
-    "canon", "iqinvision", "truen", "genetec", "2n", "vaddio", "jovision", "herospeed", "vstarcam",
-    "provision-isr", "ezviz", "hilook", "hiwatch", "prama", "lts", "truvision", "interlogix", "hills",
-    "amcrest", "lorex", "imou", "ic-realtime", "q-see", "cp-plus", "swann", "annke", "indigovision",
-    "intelbras", "digital-watchdog", "steinsvik", "hp", "brother", "synology", "qnap", "mikrotik", "cisco",
-    "netgear", "raspberry-pi", "dell",
-])
+FALLBACK_IDS = frozenset(
+    [
+        "hikvision",
+        "dahua",
+        "huawei",
+        "zte",
+        "hytera",
+        "uniview",
+        "tiandy",
+        "kedacom",
+        "xiongmai",
+        "axis",
+        "hanwha",
+        "bosch",
+        "vivotek",
+        "mobotix",
+        "avigilon",
+        "sony",
+        "panasonic",
+        "geovision",
+        "reolink",
+        "tp-link",
+        "arecont",
+        "pelco",
+        "honeywell",
+        "nuuo",
+        "milesight",
+        "foscam",
+        "acti",
+        "avtech",
+        "ubiquiti",
+        "verkada",
+        "hisilicon",
+        "tvt",
+        "d-link",
+        "trendnet",
+        "grandstream",
+        "netwave",
+        "hipcam",
+        "canon",
+        "iqinvision",
+        "truen",
+        "genetec",
+        "2n",
+        "vaddio",
+        "jovision",
+        "herospeed",
+        "vstarcam",
+        "provision-isr",
+        "ezviz",
+        "hilook",
+        "hiwatch",
+        "prama",
+        "lts",
+        "truvision",
+        "interlogix",
+        "hills",
+        "amcrest",
+        "lorex",
+        "imou",
+        "ic-realtime",
+        "q-see",
+        "cp-plus",
+        "swann",
+        "annke",
+        "indigovision",
+        "intelbras",
+        "digital-watchdog",
+        "steinsvik",
+        "hp",
+        "brother",
+        "synology",
+        "qnap",
+        "mikrotik",
+        "cisco",
+        "netgear",
+        "raspberry-pi",
+        "dell",
+    ]
+)
 
 
 def known_vendor_ids() -> frozenset[str]:
@@ -52,11 +121,16 @@ def test_shipped_set_is_broad() -> None:
 
 def test_relabels_name_the_real_maker_and_are_watchlisted() -> None:
     by_id = {p.id: p for p in PERSONAS}
-    relabels = [("ezviz-cs-c6n", "ezviz", "hikvision"), ("lts-cmip3042", "lts", "hikvision"),
-                ("truvision-nvr22", "truvision", "hikvision"),
-                ("amcrest-ip2m-841", "amcrest", "dahua"), ("lorex-nr9320", "lorex", "dahua"),
-                ("imou-ranger2", "imou", "dahua"), ("icrealtime-ipmx", "ic-realtime", "dahua"),
-                ("qsee-qcw2mpsl", "q-see", "dahua")]
+    relabels = [
+        ("ezviz-cs-c6n", "ezviz", "hikvision"),
+        ("lts-cmip3042", "lts", "hikvision"),
+        ("truvision-nvr22", "truvision", "hikvision"),
+        ("amcrest-ip2m-841", "amcrest", "dahua"),
+        ("lorex-nr9320", "lorex", "dahua"),
+        ("imou-ranger2", "imou", "dahua"),
+        ("icrealtime-ipmx", "ic-realtime", "dahua"),
+        ("qsee-qcw2mpsl", "q-see", "dahua"),
+    ]
     for pid, brand, maker in relabels:
         expect = by_id[pid].expect
         assert (expect.brand, expect.manufacturer, expect.watchlisted) == (brand, maker, True), pid
@@ -133,21 +207,24 @@ def test_minimal_persona_loads(tmp_path: Path) -> None:
     assert p.expect.brand is None and p.expect.device_type is None and not p.expect.needs_mac
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda t: t.replace('kind = "http"', 'kind = "ftp"'), "'kind' must be one of"),
-    (lambda t: t.replace('mac = "44:19:b6:00:00:00"', 'mac = "01:00:5e:00:00:01"'), "unicast MAC"),
-    (lambda t: t.replace("status = 401", "status = 999"), "'status'"),
-    (lambda t: t.replace("status = 401", "stauts = 401"), "unknown key(s) stauts"),
-    (lambda t: t.replace("[expect]", "[expected]"), "unknown key(s) expected"),
-    (lambda t: t.replace("is_camera = true", 'is_camera = "yes"'), "'is_camera' must be true or false"),
-    (lambda t: t.replace('id = "cam"', 'id = "other"'), "differs from the file name"),
-    (lambda t: t.replace('kind = "http"', 'kind = "https"'), "https needs cert"),
-    (lambda t: t.replace('"App-webs/"', '"a\\r\\nX-Injected: 1"'), "line break"),
-    (lambda t: t + "[[service]]\nport = 80\nkind = \"tcp\"\n", "two services on the same port"),
-    (lambda t: t.replace("port = 80", "port = 70000"), "'port' must be an integer"),
-    (lambda t: t + "device_type = \"toaster\"\n", "unknown device_type"),
-    (lambda t: t.replace("[[service]]", "[[service]\n"), "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.replace('kind = "http"', 'kind = "ftp"'), "'kind' must be one of"),
+        (lambda t: t.replace('mac = "44:19:b6:00:00:00"', 'mac = "01:00:5e:00:00:01"'), "unicast MAC"),
+        (lambda t: t.replace("status = 401", "status = 999"), "'status'"),
+        (lambda t: t.replace("status = 401", "stauts = 401"), "unknown key(s) stauts"),
+        (lambda t: t.replace("[expect]", "[expected]"), "unknown key(s) expected"),
+        (lambda t: t.replace("is_camera = true", 'is_camera = "yes"'), "'is_camera' must be true or false"),
+        (lambda t: t.replace('id = "cam"', 'id = "other"'), "differs from the file name"),
+        (lambda t: t.replace('kind = "http"', 'kind = "https"'), "https needs cert"),
+        (lambda t: t.replace('"App-webs/"', '"a\\r\\nX-Injected: 1"'), "line break"),
+        (lambda t: t + '[[service]]\nport = 80\nkind = "tcp"\n', "two services on the same port"),
+        (lambda t: t.replace("port = 80", "port = 70000"), "'port' must be an integer"),
+        (lambda t: t + 'device_type = "toaster"\n', "unknown device_type"),
+        (lambda t: t.replace("[[service]]", "[[service]\n"), "invalid TOML"),
+    ],
+)
 def test_bad_persona_is_one_clear_line(tmp_path: Path, change: object, message: str) -> None:
     path = write(tmp_path, change(GOOD.format(id="cam")))  # type: ignore[operator]
     with pytest.raises(PersonaError) as info:
@@ -181,10 +258,17 @@ def test_replicas_get_distinct_macs_and_serials() -> None:
 def test_plan_lays_out_addresses_and_loopback_ports() -> None:
     devices = plan_devices(PERSONAS, 5, "127.88.1.0/24", loopback=True)
     assert [d.ip for d in devices] == [f"127.88.1.{i}" for i in range(2, 7)]
-    hik = next(d for d in plan_devices(PERSONAS, len(PERSONAS), "127.88.1.0/24", loopback=True)
-               if d.persona.id == "hikvision-ds2cd2142")
-    assert (hik.real_port(80), hik.real_port(443), hik.real_port(554), hik.real_port(8000)) == (10080, 10443,
-                                                                                               10554, 8000)
+    hik = next(
+        d
+        for d in plan_devices(PERSONAS, len(PERSONAS), "127.88.1.0/24", loopback=True)
+        if d.persona.id == "hikvision-ds2cd2142"
+    )
+    assert (hik.real_port(80), hik.real_port(443), hik.real_port(554), hik.real_port(8000)) == (
+        10080,
+        10443,
+        10554,
+        8000,
+    )
     assert plan_devices(PERSONAS, 3, "10.77.0.0/24")[0].port_map == {}
     with pytest.raises(LabError, match=r"device count must be 1\.\.253"):
         plan_devices(PERSONAS, 254, "10.77.0.0/24")

@@ -51,8 +51,9 @@ async def read_rtsp(reader: asyncio.StreamReader) -> tuple[str, dict[str, str], 
 
 
 @pytest.mark.parametrize(("pid", "port"), HTTP_CASES)
-async def test_http_answers_as_the_persona_says(loopback_lab_runtime: ThreadedLab, pid: str,
-                                                port: int) -> None:
+async def test_http_answers_as_the_persona_says(
+    loopback_lab_runtime: ThreadedLab, pid: str, port: int
+) -> None:
     device, svc = find(loopback_lab_runtime, pid, port)
     scheme = "https" if svc.kind == "https" else "http"
     assert svc.reply is not None
@@ -95,8 +96,9 @@ async def test_https_cert_subject_and_issuer(loopback_lab_runtime: ThreadedLab, 
 
 
 @pytest.mark.parametrize(("pid", "port"), RTSP_CASES)
-async def test_rtsp_options_describe_on_one_connection(loopback_lab_runtime: ThreadedLab, pid: str,
-                                                       port: int) -> None:
+async def test_rtsp_options_describe_on_one_connection(
+    loopback_lab_runtime: ThreadedLab, pid: str, port: int
+) -> None:
     device, svc = find(loopback_lab_runtime, pid, port)
     reader, writer = await asyncio.open_connection(device.ip, device.real_port(port))
     url = f"rtsp://{device.ip}:{port}/"
@@ -224,8 +226,12 @@ async def test_client_abuse_never_hurts_the_server(loopback_lab_runtime: Threade
     with socket.create_connection((hik.ip, http_port)) as sock:  # connect and reset at once
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     async with httpx.AsyncClient(timeout=5) as client:
-        urls = [f"http://{d.ip}:{d.real_port(s.port)}/" for d in lab.devices for s in d.persona.services
-                if s.kind == "http"]
+        urls = [
+            f"http://{d.ip}:{d.real_port(s.port)}/"
+            for d in lab.devices
+            for s in d.persona.services
+            if s.kind == "http"
+        ]
         replies = await asyncio.gather(*(client.get(u) for u in urls * 3))
     assert len(replies) == 3 * len(urls) and all(r.status_code < 500 for r in replies)
     assert lab.server.stats.internal_errors == 0

@@ -24,8 +24,9 @@ PROBE_ID = "uuid:5f3c1d2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f"
 Reply = tuple[bytes, tuple[str, int]]
 
 
-def ask(ip: str, port: int, payload: bytes, *, source: str = "127.0.0.1", settle: float = 0.05,
-        first: float = 2.0) -> list[Reply]:
+def ask(
+    ip: str, port: int, payload: bytes, *, source: str = "127.0.0.1", settle: float = 0.05, first: float = 2.0
+) -> list[Reply]:
     """Send one datagram and collect what comes back (until `settle` s pass without another one)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((source, 0))
@@ -87,8 +88,9 @@ def check_reply(device: LabDevice, channel: str, data: bytes) -> None:
 
 
 @pytest.mark.parametrize(("pid", "channel"), UDP_CASES)
-def test_unicast_probe_gets_the_persona_answer(loopback_lab_runtime: ThreadedLab, pid: str,
-                                               channel: str) -> None:
+def test_unicast_probe_gets_the_persona_answer(
+    loopback_lab_runtime: ThreadedLab, pid: str, channel: str
+) -> None:
     device = device_of(loopback_lab_runtime, pid)
     replies = ask(device.ip, BY_CHANNEL[channel].port, request_for(channel))
     assert len(replies) == 1, f"{pid} {channel}: {len(replies)} replies"
@@ -98,12 +100,15 @@ def test_unicast_probe_gets_the_persona_answer(loopback_lab_runtime: ThreadedLab
 
 
 def test_typed_only_responders_ignore_untyped_probes(loopback_lab_runtime: ThreadedLab) -> None:
-    typed_only = [d for d in loopback_lab_runtime.devices
-                  if d.persona.channels.wsdiscovery and not d.persona.channels.wsdiscovery.answer_untyped]
+    typed_only = [
+        d
+        for d in loopback_lab_runtime.devices
+        if d.persona.channels.wsdiscovery and not d.persona.channels.wsdiscovery.answer_untyped
+    ]
     assert len(typed_only) >= 2
     for device in typed_only:
         assert ask(device.ip, 3702, soap.build_probe("uuid:u-1", None), first=0.3) == []
-        (data, _), = ask(device.ip, 3702, soap.build_probe("uuid:t-1", "dn:NetworkVideoTransmitter"))
+        ((data, _),) = ask(device.ip, 3702, soap.build_probe("uuid:t-1", "dn:NetworkVideoTransmitter"))
         assert soap.parse_probe_matches(data)[0].relates_to == "uuid:t-1"
     other = device_of(loopback_lab_runtime, "hikvision-ds2cd2142")
     assert ask(other.ip, 3702, soap.build_probe("uuid:x-1", "tds:Device"))  # any type it has

@@ -24,8 +24,16 @@ def test_normalise_pads_single_digit_octets_as_bsd_arp_prints_them() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "hello", "44:19:b6:12:34", "44:19:b6:12:34:56:78", "44:19-b6:12:34:56", "44:19:b6:12:34:5g",
-     "4419b612345", "44:19:b6:12:34:56" + " " * 100],
+    [
+        "",
+        "hello",
+        "44:19:b6:12:34",
+        "44:19:b6:12:34:56:78",
+        "44:19-b6:12:34:56",
+        "44:19:b6:12:34:5g",
+        "4419b612345",
+        "44:19:b6:12:34:56" + " " * 100,
+    ],
 )
 def test_normalise_rejects_what_is_not_a_mac(text: str) -> None:
     assert normalise_mac(text) is None

@@ -36,13 +36,16 @@ def test_msearch_is_a_well_formed_ssdp_discover() -> None:
     assert b"HOST: 192.0.2.7:1900\r\n" in build_msearch("upnp:rootdevice", host="192.0.2.7:1900")
 
 
-@pytest.mark.parametrize(("st_", "host", "mx"), [
-    ("ssdp:all\r\nX: y", "239.255.255.250:1900", 1),
-    ("", "239.255.255.250:1900", 1),
-    ("ssdp:all", "evil.example:1900\r\nX: y", 1),
-    ("ssdp:all", "239.255.255.250:1900", 0),
-    ("ssdp:all", "239.255.255.250:1900", 120),
-])
+@pytest.mark.parametrize(
+    ("st_", "host", "mx"),
+    [
+        ("ssdp:all\r\nX: y", "239.255.255.250:1900", 1),
+        ("", "239.255.255.250:1900", 1),
+        ("ssdp:all", "evil.example:1900\r\nX: y", 1),
+        ("ssdp:all", "239.255.255.250:1900", 0),
+        ("ssdp:all", "239.255.255.250:1900", 120),
+    ],
+)
 def test_msearch_refuses_header_injection_and_silly_mx(st_: str, host: str, mx: int) -> None:
     with pytest.raises(ValueError):
         build_msearch(st_, host=host, mx=mx)
@@ -68,10 +71,17 @@ def test_our_own_search_echoed_back_is_told_apart() -> None:
         parse_search_reply(build_msearch("ssdp:all"))
 
 
-@pytest.mark.parametrize("data", [
-    b"", b"\x00\x01garbage", b"NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\n\r\n",
-    b"HTTP/1.1 404 Not Found\r\n\r\n", b"RTSP/1.0 200 OK\r\n\r\n", b"HTTP/1.1 2000 OK\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x00\x01garbage",
+        b"NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\n\r\n",
+        b"HTTP/1.1 404 Not Found\r\n\r\n",
+        b"RTSP/1.0 200 OK\r\n\r\n",
+        b"HTTP/1.1 2000 OK\r\n\r\n",
+    ],
+)
 def test_anything_but_a_200_search_reply_is_refused(data: bytes) -> None:
     with pytest.raises(UpnpParseError):
         parse_search_reply(data)
@@ -122,11 +132,14 @@ def test_prefixes_and_padding_do_not_matter_and_blank_fields_are_absent() -> Non
     assert d.model_number is None and d.serial is None
 
 
-@pytest.mark.parametrize(("name", "why"), [
-    ("xml-bomb.xml", "DTD"),
-    ("external-entity.xml", "DTD"),
-    ("not-a-description.xml", "not <root>"),
-])
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("xml-bomb.xml", "DTD"),
+        ("external-entity.xml", "DTD"),
+        ("not-a-description.xml", "not <root>"),
+    ],
+)
 def test_hostile_or_foreign_documents_are_refused_in_one_line(name: str, why: str) -> None:
     with pytest.raises(UpnpParseError, match=why) as info:
         parse_description(fixture(name))
@@ -165,8 +178,12 @@ def test_search_reply_parser_never_fails_any_other_way(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=2048) | st.text(st.characters(exclude_categories=("Cs",)), max_size=400).map(
-    lambda t: build_upnp_description({"manufacturer": t})))
+@given(
+    st.binary(max_size=2048)
+    | st.text(st.characters(exclude_categories=("Cs",)), max_size=400).map(
+        lambda t: build_upnp_description({"manufacturer": t})
+    )
+)
 def test_description_parser_never_fails_any_other_way(data: bytes) -> None:
     try:
         d = parse_description(data)

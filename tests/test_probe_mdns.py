@@ -45,10 +45,12 @@ def fields(obs: list[Observation] | tuple[Observation, ...]) -> list[tuple[str, 
 
 # ---- pure parts --------------------------------------------------------------------------------------------
 
+
 def test_axis_instance_yields_service_instance_host_txt_and_mac() -> None:
     name = "AXIS M3045-V - ACCC8E4D000A._axis-video._tcp.local."
-    obs = service_observations("_axis-video._tcp.local.", name, "axis-accc8e4d000a.local.",
-                               {b"macaddress": b"ACCC8E4D000A"})
+    obs = service_observations(
+        "_axis-video._tcp.local.", name, "axis-accc8e4d000a.local.", {b"macaddress": b"ACCC8E4D000A"}
+    )
     assert fields(obs) == [
         ("mdns.service", "_axis-video._tcp.local."),
         ("mdns.instance", "AXIS M3045-V - ACCC8E4D000A"),
@@ -76,15 +78,25 @@ def test_txt_entries_are_capped_and_bad_macs_ignored() -> None:
     props: dict[bytes, bytes | None] = {f"k{i}".encode(): b"v" * 1000 for i in range(100)}
     entries = txt_entries(props)
     assert len(entries) == MAX_TXT and all(len(v or "") == MAX_TEXT for _, v in entries)
-    obs = service_observations("_http._tcp.local.", "x._http._tcp.local.", None,
-                               {b"macaddress": b"not-a-mac", b"flag": None, b"\xff\xfe": b"\xff"})
+    obs = service_observations(
+        "_http._tcp.local.",
+        "x._http._tcp.local.",
+        None,
+        {b"macaddress": b"not-a-mac", b"flag": None, b"\xff\xfe": b"\xff"},
+    )
     assert ("mdns.txt", "flag") in fields(obs) and ("mdns.txt", "\ufffd\ufffd=\ufffd") in fields(obs)
     assert not [o for o in obs if o.field in ("mac.address", "mdns.host")]
 
 
 def test_usable_sources_drop_addresses_that_are_not_ours() -> None:
-    ok, notes = usable_sources([Segment("lo", "127.0.0.1"), Segment("lo", "127.0.0.1"),
-                                Segment("eth9", "198.51.100.77"), Segment(None, "nonsense")])
+    ok, notes = usable_sources(
+        [
+            Segment("lo", "127.0.0.1"),
+            Segment("lo", "127.0.0.1"),
+            Segment("eth9", "198.51.100.77"),
+            Segment(None, "nonsense"),
+        ]
+    )
     assert ok == ["127.0.0.1"] and len(notes) == 2 and "198.51.100.77" in notes[0]
 
 
@@ -110,12 +122,20 @@ async def test_a_segment_address_not_on_this_host_is_an_error_not_an_exception()
 
 # ---- zeroconf on both sides, inside a throw-away namespace -------------------------------------------------
 
-def _service(kind: str, instance: str, addresses: list[str], server: str,
-             props: dict[str, str | None] | None = None) -> Any:
+
+def _service(
+    kind: str, instance: str, addresses: list[str], server: str, props: dict[str, str | None] | None = None
+) -> Any:
     from zeroconf.asyncio import AsyncServiceInfo
 
-    return AsyncServiceInfo(kind, f"{instance}.{kind}", addresses=[socket.inet_aton(a) for a in addresses],
-                            port=80, properties=props or {}, server=server)
+    return AsyncServiceInfo(
+        kind,
+        f"{instance}.{kind}",
+        addresses=[socket.inet_aton(a) for a in addresses],
+        port=80,
+        properties=props or {},
+        server=server,
+    )
 
 
 async def netns_browse(wait: float, max_instances: int | None = None) -> dict[str, Any]:
@@ -126,13 +146,23 @@ async def netns_browse(wait: float, max_instances: int | None = None) -> dict[st
     if max_instances is not None:
         mdns.MAX_INSTANCES = max_instances
     services = [
-        _service("_axis-video._tcp.local.", "AXIS M3045-V - ACCC8E4D000A", ["127.0.1.10"],
-                 "axis-accc8e4d000a.local.", {"macaddress": "ACCC8E4D000A"}),
+        _service(
+            "_axis-video._tcp.local.",
+            "AXIS M3045-V - ACCC8E4D000A",
+            ["127.0.1.10"],
+            "axis-accc8e4d000a.local.",
+            {"macaddress": "ACCC8E4D000A"},
+        ),
         _service("_CGI._tcp.local.", HIK_NAME.split("._CGI")[0], ["127.0.1.11"], HIK_HOST, {"path": "/"}),
         _service("_arec._tcp.local.", "AV2116DN-01", ["127.0.1.12"], "av2116dn-01.local."),
         _service("_rtsp._tcp.local.", "two-homed", ["127.0.1.13", "127.0.1.98"], "two.local."),
-        _service("_onvif._tcp.local.", "noisy", ["127.0.1.14"], "noisy.local.",
-                 {f"key{i:02d}": "x" * 200 for i in range(40)}),
+        _service(
+            "_onvif._tcp.local.",
+            "noisy",
+            ["127.0.1.14"],
+            "noisy.local.",
+            {f"key{i:02d}": "x" * 200 for i in range(40)},
+        ),
         *[_service("_http._tcp.local.", f"web {i}", ["127.0.1.15"], "web.local.") for i in range(12)],
         _service("_http._tcp.local.", "outsider", ["127.0.1.99"], "outsider.local."),
         _service("_printer._tcp.local.", "not browsed", ["127.0.1.16"], "printer.local."),
@@ -140,22 +170,34 @@ async def netns_browse(wait: float, max_instances: int | None = None) -> dict[st
     device = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
     try:
         # cooperating_responders: skip the 1 s name probing per service (lab notes §4.2)
-        await asyncio.gather(*[device.async_register_service(s, cooperating_responders=True)
-                               for s in services])
+        await asyncio.gather(
+            *[device.async_register_service(s, cooperating_responders=True) for s in services]
+        )
         threads = threading.active_count()
         async with httpx.AsyncClient(trust_env=False) as http:
             ctx = ScanContext(http=http, limits=Limits())
             result: SegmentResult = await MdnsProbe().run(
-                ctx, [Segment("lo", "127.0.0.1", "127.0.0.0/8")], ["127.0.1.10"],
-                lambda ip: ip.startswith("127.0.1.") and int(ip.rsplit(".", 1)[1]) < 20, wait)
+                ctx,
+                [Segment("lo", "127.0.0.1", "127.0.0.0/8")],
+                ["127.0.1.10"],
+                lambda ip: ip.startswith("127.0.1.") and int(ip.rsplit(".", 1)[1]) < 20,
+                wait,
+            )
         leaked = [t.get_name() for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         extra_threads = threading.active_count() - threads
     finally:
         await device.async_close()
-    return {"status": result.status.value, "error": result.error, "elapsed": result.elapsed,
-            "received": result.received, "rejected": result.rejected, "sent": result.sent,
-            "leaked_tasks": leaked, "extra_threads": extra_threads,
-            "replies": {ip: fields(obs) for ip, obs in result.replies.items()}}
+    return {
+        "status": result.status.value,
+        "error": result.error,
+        "elapsed": result.elapsed,
+        "received": result.received,
+        "rejected": result.rejected,
+        "sent": result.sent,
+        "leaked_tasks": leaked,
+        "extra_threads": extra_threads,
+        "replies": {ip: fields(obs) for ip, obs in result.replies.items()},
+    }
 
 
 @pytest.fixture
@@ -172,10 +214,17 @@ def throwaway_netns() -> Iterator[str]:
 
 
 def run_browse(ns: str, *args: object) -> dict[str, Any]:
-    code = ("import asyncio, json, sys\nfrom tests.test_probe_mdns import netns_browse\n"
-            f"print(json.dumps(asyncio.run(netns_browse({', '.join(map(repr, args))}))))")
-    proc = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    code = (
+        "import asyncio, json, sys\nfrom tests.test_probe_mdns import netns_browse\n"
+        f"print(json.dumps(asyncio.run(netns_browse({', '.join(map(repr, args))}))))"
+    )
+    proc = subprocess.run(
+        ["ip", "netns", "exec", ns, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-800:]
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
@@ -189,9 +238,12 @@ def test_browse_resolves_camera_services_keyed_by_in_scope_address(throwaway_net
     assert 2.0 <= out["elapsed"] < 4.0  # the browse window plus at most the resolve grace
     assert out["leaked_tasks"] == [] and out["extra_threads"] == 0
     assert replies["127.0.1.10"] == [
-        ("mdns.service", "_axis-video._tcp.local."), ("mdns.instance", "AXIS M3045-V - ACCC8E4D000A"),
-        ("mdns.host", "axis-accc8e4d000a.local"), ("mdns.txt", "macaddress=ACCC8E4D000A"),
-        ("mac.address", "ac:cc:8e:4d:00:0a")]
+        ("mdns.service", "_axis-video._tcp.local."),
+        ("mdns.instance", "AXIS M3045-V - ACCC8E4D000A"),
+        ("mdns.host", "axis-accc8e4d000a.local"),
+        ("mdns.txt", "macaddress=ACCC8E4D000A"),
+        ("mac.address", "ac:cc:8e:4d:00:0a"),
+    ]
     assert ("mdns.instance", "HIKVISION DS-2CD2722FWD-IZS - 733050075") in replies["127.0.1.11"]
     assert ("mdns.host", "DS-2CD2722FWD-IZS20170321BBWR733050075.local") in replies["127.0.1.11"]
     assert ("mdns.service", "_arec._tcp.local.") in replies["127.0.1.12"]

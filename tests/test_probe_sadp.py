@@ -185,6 +185,7 @@ def test_attack_reply_naming_another_address_is_recorded_not_trusted() -> None:
     observations = decode(spoof, "10.0.0.5")
     claimed = [o for o in observations if o.field == "sadp.claimed_address"]
     assert [o.value for o in claimed] == ["10.9.9.9"]
-    honest = build_sadp_probe_match({"Types": "inquiry", "IPv4Address": "10.0.0.5",
-                                     "MAC": "44-19-b6-00-00-01"})
+    honest = build_sadp_probe_match(
+        {"Types": "inquiry", "IPv4Address": "10.0.0.5", "MAC": "44-19-b6-00-00-01"}
+    )
     assert not [o for o in decode(honest, "10.0.0.5") if o.field == "sadp.claimed_address"]

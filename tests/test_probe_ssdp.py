@@ -38,6 +38,7 @@ Reply = Callable[[bytes, str], list[tuple[bytes, str | None]]]
 
 # ---- simulated devices -------------------------------------------------------------------------------------
 
+
 @dataclass
 class Descriptions:
     """A tiny HTTP server: path -> body (bytes, or an int = that many filler bytes); counts every request."""
@@ -59,8 +60,11 @@ class Descriptions:
                     writer.write(b"<" * 65536)
                     await writer.drain()
             else:
-                writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {len(body)}\r\n"
-                             "Connection: close\r\n\r\n".encode() + body)
+                writer.write(
+                    f"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n".encode()
+                    + body
+                )
             await writer.drain()
         except (OSError, asyncio.IncompleteReadError, TimeoutError):
             pass
@@ -120,8 +124,9 @@ class Responder(asyncio.DatagramProtocol):
 
 
 @asynccontextmanager
-async def responder(ip: str, reply: Reply, port: int = 0, group: str | None = None) -> AsyncIterator[
-        tuple[Responder, int]]:
+async def responder(
+    ip: str, reply: Reply, port: int = 0, group: str | None = None
+) -> AsyncIterator[tuple[Responder, int]]:
     """A Responder on ip:port (joined to `group` on ip when given); yields it and its port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -141,8 +146,16 @@ async def responder(ip: str, reply: Reply, port: int = 0, group: str | None = No
 
 def axis_reply(location: str, st: str = "upnp:rootdevice", server: str = AXIS_SERVER) -> bytes:
     usn = f"uuid:Upnp-BasicDevice-1_0-ACCC8E4D000A::{st}"
-    return build_ssdp_reply({"CACHE-CONTROL": "max-age=1800", "EXT": "", "LOCATION": location,
-                               "SERVER": server, "ST": st, "USN": usn})
+    return build_ssdp_reply(
+        {
+            "CACHE-CONTROL": "max-age=1800",
+            "EXT": "",
+            "LOCATION": location,
+            "SERVER": server,
+            "ST": st,
+            "USN": usn,
+        }
+    )
 
 
 def answer_each(make: Callable[[bytes], list[tuple[bytes, str | None]]]) -> Reply:
@@ -155,6 +168,7 @@ def st_of(data: bytes) -> str:
 
 
 # ---- running the probe -------------------------------------------------------------------------------------
+
 
 class CountingRate:
     """A stand-in rate limiter that counts acquisitions."""
@@ -169,16 +183,26 @@ class CountingRate:
 @asynccontextmanager
 async def scan_context(ssdp_port: int, port_map: dict[int, int] | None = None) -> AsyncIterator[ScanContext]:
     async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as http:
-        yield ScanContext(http=http, limits=Limits(), timeouts=Timeouts(probe=2.0), caps=Caps(body=64 * 1024),
-                          port_map={1900: ssdp_port, **(port_map or {})})
+        yield ScanContext(
+            http=http,
+            limits=Limits(),
+            timeouts=Timeouts(probe=2.0),
+            caps=Caps(body=64 * 1024),
+            port_map={1900: ssdp_port, **(port_map or {})},
+        )
 
 
 def values(result: SegmentResult, ip: str, name: str) -> list[str]:
     return [o.value for o in result.replies.get(ip, ()) if o.field == name]
 
 
-async def search(ctx: ScanContext, unicast: list[str], scope: set[str] | None = None, wait: float = 0.4,
-                 segments: list[Segment] | None = None) -> SegmentResult:
+async def search(
+    ctx: ScanContext,
+    unicast: list[str],
+    scope: set[str] | None = None,
+    wait: float = 0.4,
+    segments: list[Segment] | None = None,
+) -> SegmentResult:
     in_scope = (lambda ip: True) if scope is None else scope.__contains__
     return await SsdpProbe().run(ctx, segments or [], unicast, in_scope, wait)
 
@@ -189,8 +213,12 @@ AXIS_DESC = (FIXTURES / "axis-m3045-description.xml").read_bytes()
 
 
 async def unicast_search(
-    make: Callable[[int], Reply], bodies: dict[str, bytes | int], *, desc_ip: str = "127.0.0.1",
-    scope: set[str] | None = None, wait: float = 0.4,
+    make: Callable[[int], Reply],
+    bodies: dict[str, bytes | int],
+    *,
+    desc_ip: str = "127.0.0.1",
+    scope: set[str] | None = None,
+    wait: float = 0.4,
 ) -> tuple[SegmentResult, Descriptions, Responder]:
     """A device on 127.0.0.1 answering with make(description port), searched by unicast."""
     async with description_server(desc_ip, bodies) as (desc, http_port):
@@ -207,7 +235,8 @@ def location(http_port: int, path: str = "/rootdesc1.xml", ip: str = "127.0.0.1"
 async def test_unicast_search_reads_the_description_from_the_replier() -> None:
     result, desc, dev = await unicast_search(
         lambda p: answer_each(lambda d: [(axis_reply(location(p), st_of(d)), None)]),
-        {"/rootdesc1.xml": AXIS_DESC})
+        {"/rootdesc1.xml": AXIS_DESC},
+    )
     assert result.status is Status.OK and result.error is None
     assert result.sent == 2 and result.received == 2 and result.rejected == 0
     assert sorted(st_of(d) for d in dev.heard) == ["ssdp:all", "upnp:rootdevice"]
@@ -258,10 +287,14 @@ async def test_a_location_on_another_host_is_recorded_but_never_fetched() -> Non
 
 async def test_replies_are_keyed_by_their_source_and_out_of_scope_ones_rejected() -> None:
     def make(p: int) -> Reply:
-        return answer_each(lambda _d: [
-            (axis_reply(location(p)), "127.0.0.4"),  # in scope, but claims 127.0.0.1's description
-            (axis_reply(location(p)), "127.0.0.3"),  # out of scope
-            (b"\x00garbage", None), (build_msearch("ssdp:all"), None)])  # malformed, an M-SEARCH
+        return answer_each(
+            lambda _d: [
+                (axis_reply(location(p)), "127.0.0.4"),  # in scope, but claims 127.0.0.1's description
+                (axis_reply(location(p)), "127.0.0.3"),  # out of scope
+                (b"\x00garbage", None),
+                (build_msearch("ssdp:all"), None),
+            ]
+        )  # malformed, an M-SEARCH
 
     scope = {"127.0.0.1", "127.0.0.4"}
     result, desc, _ = await unicast_search(make, {"/rootdesc1.xml": AXIS_DESC}, scope=scope)
@@ -272,16 +305,20 @@ async def test_replies_are_keyed_by_their_source_and_out_of_scope_ones_rejected(
     assert result.received == 8 and result.rejected == 6
 
 
-@pytest.mark.parametrize(("body", "why"), [
-    (2 * 1024 * 1024, "larger than 65536 bytes"),
-    ((FIXTURES / "xml-bomb.xml").read_bytes(), "DTD"),
-    ((FIXTURES / "external-entity.xml").read_bytes(), "DTD"),
-    (b"<html>login</html>", "not <root>"),
-])
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (2 * 1024 * 1024, "larger than 65536 bytes"),
+        ((FIXTURES / "xml-bomb.xml").read_bytes(), "DTD"),
+        ((FIXTURES / "external-entity.xml").read_bytes(), "DTD"),
+        (b"<html>login</html>", "not <root>"),
+    ],
+)
 async def test_a_hostile_description_yields_no_upnp_fields(body: bytes | int, why: str) -> None:
     start = time.monotonic()
     result, desc, _ = await unicast_search(
-        lambda p: answer_each(lambda _d: [(axis_reply(location(p)), None)]), {"/rootdesc1.xml": body})
+        lambda p: answer_each(lambda _d: [(axis_reply(location(p)), None)]), {"/rootdesc1.xml": body}
+    )
     assert result.status is Status.OK and time.monotonic() - start < 2.0
     assert values(result, "127.0.0.1", "ssdp.server") == [AXIS_SERVER]
     assert not [o for o in result.replies["127.0.0.1"] if o.field.startswith("upnp.")]
@@ -291,8 +328,9 @@ async def test_a_hostile_description_yields_no_upnp_fields(body: bytes | int, wh
 
 async def test_a_reply_flood_is_capped_per_host_and_ends_on_time() -> None:
     def make(p: int) -> Reply:
-        return answer_each(lambda _d: [(axis_reply(location(p, f"/d{i}.xml"), st=f"urn:x:{i}"), None)
-                                       for i in range(500)])
+        return answer_each(
+            lambda _d: [(axis_reply(location(p, f"/d{i}.xml"), st=f"urn:x:{i}"), None) for i in range(500)]
+        )
 
     result, desc, _ = await unicast_search(make, {}, wait=0.5)
     assert elapsed_ok(result, 0.5, slack=2.5)
@@ -330,6 +368,7 @@ def elapsed_ok(result: SegmentResult, wait: float, slack: float = 1.0) -> bool:
 
 # ---- multicast in a throw-away namespace -------------------------------------------------------------------
 
+
 async def netns_multicast() -> dict[str, Any]:
     """Runs inside the namespace: a device joined to the SSDP group on lo, searched by multicast."""
     axis = (FIXTURES / "axis-m3045-description.xml").read_bytes()
@@ -337,12 +376,20 @@ async def netns_multicast() -> dict[str, Any]:
         loc = f"http://127.0.0.1:{http_port}/rootdesc1.xml"
         reply = answer_each(lambda d: [(axis_reply(loc, st_of(d)), None)])
         segment = Segment("lo", "127.0.0.1", "127.0.0.0/8")
-        async with (responder("127.0.0.1", reply, port=1900, group="239.255.255.250") as (dev, _),
-                    scan_context(1900) as ctx):
+        async with (
+            responder("127.0.0.1", reply, port=1900, group="239.255.255.250") as (dev, _),
+            scan_context(1900) as ctx,
+        ):
             result = await search(ctx, [], segments=[segment], wait=1.0)
-    return {"status": result.status.value, "error": result.error, "sent": result.sent,
-            "elapsed": result.elapsed, "heard": [d.decode() for d in dev.heard], "hits": dict(desc.hits),
-            "replies": {ip: [[o.field, o.value] for o in obs] for ip, obs in result.replies.items()}}
+    return {
+        "status": result.status.value,
+        "error": result.error,
+        "sent": result.sent,
+        "elapsed": result.elapsed,
+        "heard": [d.decode() for d in dev.heard],
+        "hits": dict(desc.hits),
+        "replies": {ip: [[o.field, o.value] for o in obs] for ip, obs in result.replies.items()},
+    }
 
 
 @pytest.fixture
@@ -360,10 +407,17 @@ def throwaway_netns() -> Iterator[str]:
 
 @pytest.mark.netns
 def test_multicast_search_finds_a_device_on_the_segment(throwaway_netns: str) -> None:
-    code = ("import asyncio, json\nfrom tests.test_probe_ssdp import netns_multicast\n"
-            "print(json.dumps(asyncio.run(netns_multicast())))")
-    proc = subprocess.run(["ip", "netns", "exec", throwaway_netns, sys.executable, "-c", code],
-                          capture_output=True, text=True, timeout=30, cwd=ROOT)
+    code = (
+        "import asyncio, json\nfrom tests.test_probe_ssdp import netns_multicast\n"
+        "print(json.dumps(asyncio.run(netns_multicast())))"
+    )
+    proc = subprocess.run(
+        ["ip", "netns", "exec", throwaway_netns, sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-800:]
     out = json.loads(proc.stdout)
     assert out["status"] == "ok" and out["error"] is None and out["sent"] == 2

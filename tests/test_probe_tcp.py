@@ -1,4 +1,4 @@
-"""TCP connect liveness and the bounded sweep, on loopback only."""
+"""TCP pings and port checks, on loopback: one SYN per rate token, never a retransmission behind its back."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ import pytest
 from camscan.context import ScanContext, Timeouts
 from camscan.limits import Limits
 from camscan.probes import tcp
-from camscan.probes.tcp import connect, status_for_error, sweep
+from camscan.probes.tcp import connect, ping, status_for_error
 from camscan.status import Status
 
 
-def context(client: httpx.AsyncClient, port_map: dict[int, int] | None = None) -> ScanContext:
+def context(
+    client: httpx.AsyncClient, port_map: dict[int, int] | None = None, connect: float = 1.0
+) -> ScanContext:
     return ScanContext(
-        http=client, limits=Limits(rate=100_000), timeouts=Timeouts(connect=1.0), port_map=port_map or {}
+        http=client, limits=Limits(rate=100_000), timeouts=Timeouts(connect=connect), port_map=port_map or {}
     )
 
 
@@ -46,48 +48,38 @@ async def test_connect_open_and_refused_with_port_mapping() -> None:
         ctx = context(client, {80: port})
         assert await connect(ctx, "127.0.0.1", 80) is Status.OK
         assert await connect(ctx, "127.0.0.1", closed_port()) is Status.REFUSED
+        assert await ping(ctx, "127.0.0.1", 80) is Status.OK
+        assert ctx.limits.rate.sends == 2  # each connect took one token; the caller of a ping holds its own
 
 
-async def test_sweep_reports_open_ports_refusals_and_progress() -> None:
-    shut = closed_port()
-    done: list[int] = []
-    async with listeners(2) as (a, b), httpx.AsyncClient() as client:
-        result = await sweep(context(client), ["127.0.0.1", "127.0.0.2"], [b, shut, a], progress=done.append)
-    assert result.open_ports == {"127.0.0.1": tuple(sorted((a, b)))}  # the servers listen on 127.0.0.1 only
-    assert result.refused == {"127.0.0.1", "127.0.0.2"}
-    assert result.alive == {"127.0.0.1", "127.0.0.2"}
-    assert result.attempts == 6
-    assert sorted(done) == [1, 2, 3, 4, 5, 6]
+async def test_a_long_connect_makes_its_own_counted_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    timeouts: list[float] = []
 
+    async def silent(ip: str, port: int, timeout: float) -> Status:
+        timeouts.append(timeout)
+        await asyncio.sleep(timeout)
+        return Status.TIMEOUT
 
-async def test_sweep_keeps_the_number_of_tasks_bounded() -> None:
-    ips = [f"127.0.{i // 250}.{i % 250 + 1}" for i in range(1500)]
-    peak = 0
-
-    def watch(_: int) -> None:
-        nonlocal peak
-        peak = max(peak, len(asyncio.all_tasks()))
-
+    monkeypatch.setattr(tcp, "_attempt", silent)
     async with httpx.AsyncClient() as client:
-        result = await sweep(context(client), ips, [closed_port()], progress=watch, workers=16)
-    assert result.attempts == 1500
-    assert len(result.refused) == 1500
-    assert peak <= 16 + 1  # the workers plus the test itself, never one task per address
+        ctx = context(client, connect=2.0)
+        assert await connect(ctx, "127.0.0.9", 80) is Status.TIMEOUT
+    # Each attempt ends before the kernel's first SYN retransmission (1 s); the next one is ours, counted.
+    assert all(t <= 0.9 for t in timeouts) and len(timeouts) == 3
+    assert ctx.limits.rate.sends == len(timeouts)
 
 
-async def test_unreachable_hosts_are_not_retried_on_other_ports(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, int]] = []
+async def test_an_answer_ends_the_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Status.TIMEOUT, Status.REFUSED])
 
-    async def fake_attempt(ip: str, port: int, timeout: float) -> Status:
-        calls.append((ip, port))
-        return Status.UNREACHABLE if ip == "127.0.0.9" else Status.REFUSED
+    async def flaky(ip: str, port: int, timeout: float) -> Status:
+        return next(answers)
 
-    monkeypatch.setattr(tcp, "_attempt", fake_attempt)
+    monkeypatch.setattr(tcp, "_attempt", flaky)
     async with httpx.AsyncClient() as client:
-        result = await sweep(context(client), ["127.0.0.8", "127.0.0.9"], [1, 2, 3], workers=1)
-    assert [c for c in calls if c[0] == "127.0.0.9"] == [("127.0.0.9", 1)]
-    assert result.attempts == 4
-    assert result.refused == {"127.0.0.8"}
+        ctx = context(client, connect=3.0)
+        assert await connect(ctx, "127.0.0.9", 80) is Status.REFUSED
+        assert ctx.limits.rate.sends == 2
 
 
 def test_error_mapping() -> None:

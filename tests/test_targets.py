@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from camscan.targets import TargetError, parse_targets
+from camscan.targets import TargetError, parse_targets, subtract
 
 
 def no_dns(name: str) -> list[str]:
@@ -89,3 +89,24 @@ def test_nested_file_reference_is_refused(tmp_path: Path) -> None:
     f.write_text("@other.txt\n")
     with pytest.raises(TargetError, match="nested"):
         parse_targets([f"@{f}"])
+
+
+def test_excludes_take_addresses_out_of_the_targets(tmp_path: Path) -> None:
+    skip = tmp_path / "skip.txt"
+    skip.write_text("# the NVR room\n10.1.0.128/25\n")
+    ts = parse_targets(["10.1.0.0/24", "10.2.0.0/24"], exclude=["10.1.0.5", "10.2.0.10-20", f"@{skip}"])
+    assert ts.count == 254 - 1 - 127 + 254 - 11
+    assert not ts.contains("10.1.0.5") and not ts.contains("10.1.0.200") and not ts.contains("10.2.0.15")
+    assert ts.contains("10.1.0.6") and ts.contains("10.2.0.21")
+    assert ts.excluded == ("10.1.0.5", "10.2.0.10-20", f"@{skip}")
+
+
+def test_a_public_exclude_is_fine_and_the_cap_counts_what_is_left() -> None:
+    ts = parse_targets(["10.0.0.0/16"], exclude=["8.8.8.8", "10.0.0.0/17"], max_hosts=40_000)
+    assert ts.count == 65_534 - 32_767
+
+
+def test_subtract_cuts_and_merges() -> None:
+    assert subtract([(1, 10), (20, 30)], [(5, 6), (9, 22), (30, 40)]) == ((1, 4), (7, 8), (23, 29))
+    assert subtract([(1, 10)], []) == ((1, 10),)
+    assert subtract([(1, 10)], [(0, 100)]) == ()

@@ -1,21 +1,18 @@
-"""Liveness by plain TCP connect (no root needed), and the OS-error to Status mapping probes share."""
+"""TCP pings and port checks by plain connect (no root needed), and the OS-error to Status mapping."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import itertools
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 from camscan import defaults
 from camscan.context import ScanContext
 from camscan.status import Status
 
-DEFAULT_WORKERS = 512
 MIN_ATTEMPT = 0.05  # seconds: a retry with less time than this left is not worth a SYN
 # Local resource exhaustion says nothing about the target: report ERROR, not UNREACHABLE.
 _LOCAL_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.EADDRNOTAVAIL})
@@ -96,66 +93,3 @@ async def ping(ctx: ScanContext, ip: str, port: int) -> Status:
 
     It lives for `timeouts.ping`, under the kernel's first retransmission, so exactly one SYN goes out."""
     return await _attempt(ip, ctx.real_port(port), ctx.timeouts.ping)
-
-
-@dataclass(slots=True)
-class SweepResult:
-    """What a connect sweep found: open ports per live host, hosts that refused, attempts made."""
-
-    open_ports: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    refused: set[str] = field(default_factory=set)  # answered with a reset on at least one port
-    attempts: int = 0
-    finished: set[str] = field(default_factory=set)  # addresses with every port tried (or unreachable)
-
-    @property
-    def alive(self) -> set[str]:
-        """Every address that answered at all (an open port or a reset)."""
-        return set(self.open_ports) | self.refused
-
-
-async def sweep(
-    ctx: ScanContext,
-    ips: Sequence[str],
-    ports: Sequence[int],
-    progress: Callable[[int], None] | None = None,
-    workers: int = DEFAULT_WORKERS,
-    result: SweepResult | None = None,
-) -> SweepResult:
-    """Connect to every (ip, port) with a bounded worker pool; `progress(done)` gets the running count.
-
-    `result` is filled as the sweep goes, so a caller cut short by the scan deadline keeps what was found.
-    """
-    result = result if result is not None else SweepResult()
-    found: dict[str, list[int]] = {}
-    tried: dict[str, int] = {}
-    dead: set[str] = set()  # no route to these: their other ports would fail the same way
-    # Port-major order spreads consecutive attempts over hosts, so per-host slots rarely block a worker.
-    jobs = itertools.product(ports, ips)
-    done = 0
-
-    async def worker() -> None:
-        nonlocal done
-        for port, ip in jobs:  # one shared iterator: each job is taken exactly once
-            if ip not in dead:
-                status = await connect(ctx, ip, port)
-                result.attempts += 1
-                if status is Status.OK:
-                    found.setdefault(ip, []).append(port)
-                    result.open_ports[ip] = tuple(sorted(found[ip]))
-                elif status is Status.REFUSED:
-                    result.refused.add(ip)
-                elif status is Status.UNREACHABLE:
-                    dead.add(ip)
-            tried[ip] = tried.get(ip, 0) + 1
-            if tried[ip] == len(ports) or ip in dead:
-                result.finished.add(ip)
-            done += 1
-            if progress is not None:
-                progress(done)
-
-    total = len(ips) * len(ports)
-    async with asyncio.TaskGroup() as group:
-        for _ in range(max(1, min(workers, total))):
-            group.create_task(worker())
-    result.open_ports = {ip: tuple(sorted(found[ip])) for ip in ips if ip in found}
-    return result

@@ -1,0 +1,169 @@
+"""What the benchmarks share: measuring a command in a namespace, and scoring hosts found and makers named."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET  # parses nmap's own output file, not network input
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from camscan.vendors import VendorDB
+
+
+@dataclass
+class Run:
+    """One measured command."""
+
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    code: int
+
+
+def in_ns(netns: str, *cmd: str) -> list[str]:
+    """A command run inside the lab's scanner namespace."""
+    return ["ip", "netns", "exec", netns, *cmd]
+
+
+def measure(name: str, cmd: list[str], budget: float | None = None) -> Run:
+    """Run a command; wall time and the peak RSS of it and its children (wait4); killed after `budget` s."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if budget is not None and time.monotonic() - started > budget:
+            proc.terminate()
+            _, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    seconds = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if budget is not None and seconds > budget:
+        print(f"{name} did not finish within {budget:.0f} s: stopped", file=sys.stderr)
+    elif proc.returncode not in (0, 1):
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        print(f"{name} exited {proc.returncode}: {err[-800:]}", file=sys.stderr)
+    return Run(name, seconds, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def expected(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {d["ip"]: d["expect"] for d in manifest["devices"]}
+
+
+def _accuracy(predicted: dict[str, str | None], found: set[str], truth: dict[str, dict[str, Any]]) -> float:
+    right = sum(
+        1 for ip, exp in truth.items() if ip in found and predicted.get(ip) == exp.get("manufacturer")
+    )
+    return right / len(truth) if truth else 0.0
+
+
+def score(
+    predicted: dict[str, str | None], found: set[str], truth: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Hosts found and makers right (a host not found counts as wrong); also over the personas whose maker
+    shows without the discovery protocols (what a `--discovery none --no-onvif` scan can know)."""
+    named = [ip for ip, exp in truth.items() if exp.get("manufacturer")]
+    named_right = sum(1 for ip in named if ip in found and predicted.get(ip) == truth[ip]["manufacturer"])
+    plain = {ip: exp for ip, exp in truth.items() if not exp.get("needs_discovery")}
+    return {
+        "found": len(found & truth.keys()),
+        "devices": len(truth),
+        "maker_accuracy": _accuracy(predicted, found, truth),
+        "named_makers_right": f"{named_right}/{len(named)}",
+        "banner_only_accuracy": _accuracy(predicted, found, plain),
+        "banner_only_devices": len(plain),
+    }
+
+
+def camscan_predictions(report: dict[str, Any]) -> tuple[dict[str, str | None], set[str]]:
+    return {d["ip"]: d["manufacturer"] for d in report["devices"]}, {d["ip"] for d in report["devices"]}
+
+
+def nmap_predictions(xml_path: Path, vendors: VendorDB) -> tuple[dict[str, str | None], set[str]]:
+    """nmap's maker for each host: its service product strings first, then its MAC vendor, as vendor ids."""
+    predicted: dict[str, str | None] = {}
+    found: set[str] = set()
+    root = ET.parse(xml_path).getroot()
+    for host in root.iter("host"):
+        status = host.find("status")
+        if status is None or status.get("state") != "up":
+            continue
+        ip = next((a.get("addr") for a in host.iter("address") if a.get("addrtype") == "ipv4"), None)
+        if ip is None:
+            continue
+        found.add(ip)
+        maker = None
+        for svc in host.iter("service"):
+            for attr in ("product", "extrainfo", "devicetype", "hostname"):
+                text = svc.get(attr)
+                if text and maker is None:
+                    maker = vendors.from_name(text) or _first_word_vendor(text, vendors)
+        if maker is None:
+            mac_vendor = next(
+                (a.get("vendor") for a in host.iter("address") if a.get("addrtype") == "mac"), None
+            )
+            maker = vendors.from_name(mac_vendor) if mac_vendor else None
+        if maker is not None:
+            maker = vendors.maker_of(maker)
+        predicted[ip] = maker
+    return predicted, found
+
+
+def wsdd_hosts(xml_path: Path) -> tuple[set[str], int]:
+    """Addresses nmap's broadcast-wsdd-discover decoded, and how many replies it heard but could not decode
+    (nmap 7.93 drops ProbeMatches whose MessageID lacks 'urn:', nmap#3123)."""
+    text = "".join(el.get("output", "") for el in ET.parse(xml_path).getroot().iter("script"))
+    undecoded = text.count("Failed to decode response")
+    return set(re.findall(r"\b(\d{1,3}(?:\.\d{1,3}){3})\b", text)) - {"239.255.255.250"}, undecoded
+
+
+def _first_word_vendor(text: str, vendors: VendorDB) -> str | None:
+    # nmap products read like "Hikvision IPCam control port" or "Dahua Rtsp Server": try the leading word.
+    word = text.split()[0] if text.split() else ""
+    return vendors.from_name(word) if len(word) > 2 else None
+
+
+COUNTER_TABLE = "camscan_bench"
+# What a scanner starts: TCP SYNs, UDP datagrams and ICMP echo requests (answers to others are not counted).
+COUNTER_RULES = f"""
+table inet {COUNTER_TABLE} {{
+    counter sent {{ }}
+    chain out {{
+        type filter hook output priority 0; policy accept;
+        tcp flags & (syn | ack) == syn counter name "sent"
+        meta l4proto udp counter name "sent"
+        icmp type echo-request counter name "sent"
+    }}
+}}
+"""
+
+
+class PacketCounter:
+    """nftables counters in a namespace: packets its processes start (what --rate limits)."""
+
+    def __init__(self, netns: str) -> None:
+        self.netns = netns
+
+    def _nft(self, *args: str, stdin: str | None = None) -> str:
+        cmd = ["ip", "netns", "exec", self.netns, "nft", *args]
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=True).stdout
+
+    def __enter__(self) -> PacketCounter:
+        self._nft("-f", "-", stdin=COUNTER_RULES)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._nft("delete", "table", "inet", COUNTER_TABLE)
+
+    def count(self) -> int:
+        """Packets counted so far."""
+        data = json.loads(self._nft("-j", "list", "counter", "inet", COUNTER_TABLE, "sent"))
+        return int(next(item["counter"]["packets"] for item in data["nftables"] if "counter" in item))
