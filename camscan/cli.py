@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -25,12 +26,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
+# typer's own copy of click: its base for usage errors (an unknown option, a value out of range)
+from typer._click.exceptions import ClickException
+
 from camscan import __version__, defaults
 from camscan.context import Timeouts
-from camscan.credentials import CredentialError, onvif_credentials
+from camscan.credentials import onvif_credentials
 from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB, FingerprintError, self_test, stats
+from camscan.inputs import InputError
 from camscan.lab_command import register as register_lab
 from camscan.models import Report
 from camscan.options import (
@@ -42,12 +47,14 @@ from camscan.options import (
     read_mac_file,
 )
 from camscan.report import render_csv, render_json, render_table, write_atomic
+from camscan.report.atomic import check_outputs
 from camscan.snmpconfig import SnmpRouter, snmp_routers, weak_protocol_warnings
-from camscan.targets import TargetError, parse_targets
-from camscan.vendors import VendorDB, VendorError
-from camscan.watchlist import Watchlist, WatchlistError, select
+from camscan.targets import parse_targets
+from camscan.vendors import VendorDB
+from camscan.watchlist import Watchlist, select
 
 EXIT_CLEAN, EXIT_WATCHLISTED, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+EXIT_REPORT_FAILED = 5  # the scan ran, but its report could not be written (the findings went to stderr)
 
 app = typer.Typer(
     help="Find the IP cameras on your networks and name their real manufacturer, relabels included.",
@@ -75,7 +82,7 @@ def bad_input() -> Iterator[None]:
     """Turn any bad-user-input exception into one line and exit code 2."""
     try:
         yield
-    except (TargetError, OptionError, WatchlistError, FingerprintError, VendorError, CredentialError) as exc:
+    except InputError as exc:
         fail(str(exc))
 
 
@@ -289,13 +296,24 @@ def scan(
         pace = defaults.PROFILES.get(profile)
         if pace is None:
             raise OptionError(f"--profile: {profile!r} is not one of {', '.join(defaults.PROFILES)}")
+        check_outputs([("--json", json_out), ("--csv", csv_out)])
+        check_finite(
+            rate=rate,
+            connect_timeout=connect_timeout,
+            probe_timeout=probe_timeout,
+            host_timeout=host_timeout,
+            deadline=deadline,
+            discovery_wait=discovery_wait,
+        )
+        if exclude is not None and not exclude.strip():
+            raise OptionError("--exclude: an empty list")
         excludes = [x for x in (exclude or "").split(",") if x.strip()]
         if exclude_file is not None:
             excludes.append(f"@{exclude_file}")
         target_set = parse_targets(targets, allow_public=allow_public, max_hosts=max_hosts, exclude=excludes)
         opts = ScanOptions(
             targets=target_set,
-            ports=parse_ports(ports) if ports else defaults.PORTS,
+            ports=parse_ports(ports) if ports is not None else defaults.PORTS,
             ping_ports=parse_ports(ping_ports, "--ping-ports", empty_ok=True)
             if ping_ports is not None
             else defaults.PING_PORTS,
@@ -311,7 +329,7 @@ def scan(
                 host=host_timeout or pace.host,
                 scan=deadline,
             ),
-            port_map=parse_port_map(port_map) if port_map else {},
+            port_map=parse_port_map(port_map) if port_map is not None else {},
             macs=read_mac_file(macs) if macs else {},
             arp=arp,
             icmp=icmp,
@@ -320,7 +338,9 @@ def scan(
             discovery=parse_discovery(discovery) if discovery is not None else DISCOVERY_PROTOCOLS,
             discovery_wait=discovery_wait,
             onvif=onvif,
-            onvif_credentials=onvif_credentials(onvif_user, onvif_password_file, config),
+            onvif_credentials=onvif_credentials(
+                onvif_user, onvif_password_file, config, allow_readable_secrets
+            ),
         )
         routers = snmp_routers(config, allow_readable_secrets=allow_readable_secrets)
         vendors = VendorDB.builtin()
@@ -345,7 +365,7 @@ def scan(
         if show_table:
             render_table(report, out)
         elif not quiet and not to_stdout:
-            _print_summary(report)
+            print("\n".join(summary_lines(report)))
         if not report.complete:
             err.print(incomplete_notice(report, deadline), highlight=False, soft_wrap=True)
     if flagged:
@@ -367,28 +387,43 @@ def _run(
 
 
 def _write_outputs(report: Report, json_out: str | None, csv_out: str | None) -> None:
+    """Write the reports; if one cannot be written (a full disk, a closed pipe), the findings still reach
+    the user on stderr and the exit code says the scan ran but its report was not written."""
     try:
         if json_out:
             write_atomic(json_out, render_json(report))
         if csv_out:
             write_atomic(csv_out, render_csv(report))
     except OSError as exc:
-        fail(f"cannot write the report: {exc}", EXIT_FAILED)
+        err.print(
+            f"camscan: error: cannot write the report: {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
+        for line in summary_lines(report):
+            err.print(escape(line), highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_REPORT_FAILED) from None
 
 
-def _print_summary(report: Report) -> None:
+def summary_lines(report: Report) -> list[str]:
     """A line for cron and pipes, then one line per watchlisted device."""
     c = report.coverage
     flagged = [d for d in report.devices if d.watchlisted]
-    print(
+    lines = [
         f"camscan: {c.addresses} addresses, {c.alive} alive, {c.cameras} cameras, {len(flagged)} watchlisted"
-    )
+    ]
     for d in flagged:
         v = d.verdict
-        print(
+        lines.append(
             f"WATCHLISTED {d.ip} {d.mac or '-'} {v.manufacturer} brand={v.brand} model={v.model or '-'} "
             f"lists={','.join(h.list for h in d.watchlist)}"
         )
+    return lines
+
+
+def check_finite(**values: float | None) -> None:
+    """Refuse infinite and not-a-number values (a report holding Infinity is not JSON strict parsers read)."""
+    for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise OptionError(f"--{name.replace('_', '-')}: {value} is not a finite number")
 
 
 @watchlist_app.command("show")
@@ -489,12 +524,16 @@ def version() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: usage mistakes are one line and exit 2, like every other bad input."""
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="camscan")
-    except KeyboardInterrupt:  # before the scan's own handlers are in place (or after): nothing was written
+        code = app(args=list(argv) if argv is not None else None, prog_name="camscan", standalone_mode=False)
+    except ClickException as exc:  # an unknown option, a value out of range: not a 6-line usage box
+        err.print(f"camscan: error: {escape(exc.format_message())}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (KeyboardInterrupt, typer.Abort):  # before the scan's own handlers (or after): nothing written
         err.print("camscan: interrupted")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

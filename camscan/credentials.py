@@ -8,34 +8,32 @@ from pathlib import Path
 from typing import Any
 
 from camscan.context import OnvifCredentials
+from camscan.inputs import InputError, read_text
 
 MAX_FILE_BYTES = 64 * 1024
 ANYWHERE = IPv4Network("0.0.0.0/0")
 
 
-class CredentialError(ValueError):
+class CredentialError(InputError):
     """A bad credentials option or config file; the message never contains a password."""
 
 
-def read_password(path: Path, what: str) -> str:
-    """The first line of a password file (so the password never sits in argv or shell history)."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CredentialError(f"{what} {path}: larger than {MAX_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
-    except CredentialError:
-        raise
-    except UnicodeDecodeError:
-        raise CredentialError(f"{what} {path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise CredentialError(f"{what} {path}: {exc.strerror or exc}") from None
+def read_password(path: Path, what: str, allow_readable: bool = False) -> str:
+    """The first line of a password file (so the password never sits in argv or shell history).
+
+    A file that others may read or change is refused, as ssh refuses such keys, unless `allow_readable`."""
+    text = read_text(
+        path, what, MAX_FILE_BYTES, error=CredentialError, secret=True, allow_readable=allow_readable
+    )
     lines = text.splitlines()
     if not lines or not lines[0]:
         raise CredentialError(f"{what} {path}: the first line (the password) is empty")
     return lines[0]
 
 
-def _entry(path: Path, number: int, item: Any) -> tuple[IPv4Network, OnvifCredentials]:
+def _entry(
+    path: Path, number: int, item: Any, allow_readable: bool = False
+) -> tuple[IPv4Network, OnvifCredentials]:
     where = f"{path}: [[onvif]] entry {number}"
     if not isinstance(item, dict):
         raise CredentialError(f"{where}: must be a table")
@@ -54,7 +52,7 @@ def _entry(path: Path, number: int, item: Any) -> tuple[IPv4Network, OnvifCreden
     password_path = Path(item["password_file"])
     if not password_path.is_absolute():
         password_path = path.parent / password_path
-    password = read_password(password_path, f"{where}: password_file")
+    password = read_password(password_path, f"{where}: password_file", allow_readable)
     return network, OnvifCredentials(item["username"], password)
 
 
@@ -63,18 +61,11 @@ CONFIG_SECTIONS = frozenset({"onvif", "snmp"})
 
 def read_config(path: Path) -> dict[str, Any]:
     """The --config TOML file's tables (size-capped; only known sections)."""
+    text = read_text(path, "config", MAX_FILE_BYTES, error=CredentialError)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise CredentialError(f"config {path}: larger than {MAX_FILE_BYTES} bytes")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except CredentialError:
-        raise
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CredentialError(f"config {path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise CredentialError(f"config {path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise CredentialError(f"config {path}: {exc.strerror or exc}") from None
     unknown = set(data) - CONFIG_SECTIONS
     if unknown:
         raise CredentialError(f"config {path}: unknown section(s) {', '.join(sorted(unknown))}")
@@ -89,21 +80,20 @@ def config_entries(path: Path, data: dict[str, Any], section: str) -> list[Any]:
     return entries
 
 
-def load_config(path: Path) -> list[tuple[IPv4Network, OnvifCredentials]]:
+def load_config(path: Path, allow_readable: bool = False) -> list[tuple[IPv4Network, OnvifCredentials]]:
     """`[[onvif]] network/username/password_file` entries from a TOML config file."""
     entries = config_entries(path, read_config(path), "onvif")
-    return [_entry(path, n, item) for n, item in enumerate(entries, 1)]
+    return [_entry(path, n, item, allow_readable) for n, item in enumerate(entries, 1)]
 
 
 def onvif_credentials(
-    user: str | None, password_file: Path | None, config: Path | None
+    user: str | None, password_file: Path | None, config: Path | None, allow_readable: bool = False
 ) -> tuple[tuple[IPv4Network, OnvifCredentials], ...]:
     """Credentials by network, most specific first; command-line ones apply wherever the config has none."""
     if (user is None) != (password_file is None):
         raise CredentialError("--onvif-user and --onvif-password-file go together")
-    found = load_config(config) if config else []
+    found = load_config(config, allow_readable) if config else []
     if user is not None and password_file is not None:
-        found.append(
-            (ANYWHERE, OnvifCredentials(user, read_password(password_file, "--onvif-password-file")))
-        )
+        password = read_password(password_file, "--onvif-password-file", allow_readable)
+        found.append((ANYWHERE, OnvifCredentials(user, password)))
     return tuple(sorted(found, key=lambda item: -item[0].prefixlen))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from camscan import defaults, oui
 from camscan.context import OnvifCredentials, Timeouts
+from camscan.inputs import InputError, read_text
 from camscan.targets import TargetSet
 
 DISCOVERY_PROTOCOLS = ("wsdiscovery", "sadp", "dhip", "dvrip", "mdns", "ssdp")
@@ -43,7 +44,7 @@ class ScanOptions:
 MAX_MAC_FILE_BYTES = 8 * 1024 * 1024
 
 
-class OptionError(ValueError):
+class OptionError(InputError):
     """A bad option value; str() is one line for the user."""
 
 
@@ -105,16 +106,7 @@ def parse_port_map(text: str) -> dict[int, int]:
 
 def read_mac_file(path: Path) -> dict[str, str]:
     """'IP MAC' (or IP,MAC) lines, # comments: MACs for hosts ARP cannot reach (DHCP or switch exports)."""
-    try:
-        if path.stat().st_size > MAX_MAC_FILE_BYTES:
-            raise OptionError(f"--macs {path}: larger than {MAX_MAC_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
-    except OptionError:
-        raise
-    except UnicodeDecodeError:
-        raise OptionError(f"--macs {path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise OptionError(f"--macs {path}: {exc.strerror or exc}") from None
+    text = read_text(path, "--macs", MAX_MAC_FILE_BYTES, error=OptionError)
     out: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         item = line.split("#", 1)[0].replace(",", " ").split()

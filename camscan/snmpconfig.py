@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from camscan.credentials import CredentialError, config_entries, read_config
+from camscan.inputs import read_text
 
 MAX_SECRET_BYTES = 4096
 MIN_V3_PASSWORD = 8  # RFC 3414 section 11.2: USM pass phrases are at least 8 octets
@@ -94,44 +95,13 @@ class SnmpRouter:
 
 def read_secret(path: Path, what: str, allow_readable: bool = False) -> str:
     """First line of a regular, size-capped file that only its owner may read (unless allowed)."""
-    try:
-        # O_NONBLOCK: a FIFO named as the secret must not hang the scan before fstat refuses it
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise CredentialError(f"{what} {path}: {exc.strerror or exc}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise CredentialError(f"{what} {path}: not a regular file")
-        if mode & GROUP_OR_OTHER_READABLE and not allow_readable:
-            raise CredentialError(
-                f"{what} {path}: readable by group or others (mode {stat.S_IMODE(mode):04o}); "
-                "chmod 600 it, or pass --allow-readable-secrets"
-            )
-        raw = _read_capped(fd, MAX_SECRET_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(raw) > MAX_SECRET_BYTES:
-        raise CredentialError(f"{what} {path}: larger than {MAX_SECRET_BYTES} bytes")
-    try:
-        lines = raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise CredentialError(f"{what} {path}: not UTF-8 text") from None
+    text = read_text(
+        path, what, MAX_SECRET_BYTES, error=CredentialError, secret=True, allow_readable=allow_readable
+    )
+    lines = text.splitlines()
     if not lines or not lines[0]:
         raise CredentialError(f"{what} {path}: the first line (the secret) is empty")
     return lines[0]
-
-
-def _read_capped(fd: int, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = os.read(fd, limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 @dataclass(frozen=True, slots=True)

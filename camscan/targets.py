@@ -8,7 +8,8 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
-from pathlib import Path
+
+from camscan.inputs import InputError, read_text
 
 DEFAULT_MAX_HOSTS = 65_536
 MAX_TARGET_FILE_BYTES = 4 * 1024 * 1024
@@ -32,7 +33,7 @@ NOT_HOSTS = tuple(IPv4Network(n) for n in ("0.0.0.0/8", "224.0.0.0/4", "240.0.0.
 Resolver = Callable[[str], list[str]]
 
 
-class TargetError(ValueError):
+class TargetError(InputError):
     """A target spec that cannot be scanned; str() is one line for the user."""
 
 
@@ -187,17 +188,8 @@ def _looks_like_hostname(spec: str) -> bool:
 
 
 def _read_file(spec: str) -> list[str]:
-    path = Path(spec[1:])
-    try:
-        if path.stat().st_size > MAX_TARGET_FILE_BYTES:
-            raise TargetError(f"target file {path}: larger than {MAX_TARGET_FILE_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
-    except TargetError:
-        raise
-    except UnicodeDecodeError:
-        raise TargetError(f"target file {path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise TargetError(f"target file {path}: {exc.strerror or exc}") from None
+    path = spec[1:] or "-"  # @- (or a bare @) reads the targets from standard input
+    text = read_text(path, "target file", MAX_TARGET_FILE_BYTES, error=TargetError)
     out = []
     for number, line in enumerate(text.splitlines(), 1):
         item = line.split("#", 1)[0].strip()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+from camscan.inputs import InputError
+
 KINDS = frozenset({"maker", "brand", "other"})
 RELATIONS = frozenset({"subsidiary", "product-line", "oem", "former-subsidiary"})
 # Relations that make a brand part of its parent's group (and so of a list entry's "affiliates").
@@ -26,7 +28,7 @@ _KEYS = (
 MAX_NAME = 256
 
 
-class VendorError(ValueError):
+class VendorError(InputError):
     """Vendor data is malformed (one-line message)."""
 
 

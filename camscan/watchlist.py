@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from camscan.inputs import InputError, read_text
 from camscan.models import WatchlistHit
 from camscan.vendors import VendorDB
 
@@ -26,7 +27,7 @@ _ENTRY_REQUIRED = ("vendor", "reason")
 _ENTRY_OPTIONAL = ("scope", "affiliates", "source")
 
 
-class WatchlistError(ValueError):
+class WatchlistError(InputError):
     """A watchlist is unusable; the message is one line, "<path>: <what is wrong>"."""
 
 
@@ -62,19 +63,8 @@ def builtin() -> dict[str, Watchlist]:
 
 def load_file(path: Path, vendors: VendorDB) -> Watchlist:
     """Read and check a user watchlist file."""
-    where = str(path)
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise WatchlistError(f"{where}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise WatchlistError(f"{where}: larger than {MAX_FILE_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise WatchlistError(f"{where}: not UTF-8 text") from None
-    return parse(text, where, vendors)
+    text = read_text(path, "watchlist", MAX_FILE_BYTES, error=WatchlistError)
+    return parse(text, str(path), vendors)
 
 
 def parse(text: str, origin: str, vendors: VendorDB) -> Watchlist:

@@ -17,6 +17,7 @@ SECRET = "s3cret-Pa55"
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
+    path.chmod(0o600)  # a password file others can read is refused (see below)
     return path
 
 
@@ -76,3 +77,25 @@ def test_cli_bad_password_file_exits_2_without_echoing(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "empty" in result.stderr and SECRET not in result.stderr
+
+
+def test_a_password_file_others_can_read_is_refused_unless_allowed(tmp_path: Path) -> None:
+    pw = write(tmp_path / "onvif.pw", SECRET + "\n")
+    pw.chmod(0o640)
+    with pytest.raises(
+        CredentialError, match=r"others can read or change it \(mode 0640\).*--allow-readable-secrets"
+    ):
+        onvif_credentials("audit", pw, None)
+    assert onvif_credentials("audit", pw, None, allow_readable=True)[0][1] == OnvifCredentials(
+        "audit", SECRET
+    )
+
+
+def test_a_password_file_that_is_a_device_or_a_fifo_is_refused_before_reading(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pw.fifo"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo):
+        with pytest.raises(CredentialError, match="not a regular file"):
+            onvif_credentials("audit", path, None)

@@ -132,6 +132,7 @@ def test_credentials_unlock_protected_onvif_devices_and_never_leak(
     secret = locked[0]["onvif"]["password"]
     pw = tmp_path / "onvif.pw"
     pw.write_text(secret + "\n")
+    pw.chmod(0o600)
     args = [
         netns_lab["subnet"],
         "--discovery",

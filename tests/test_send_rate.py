@@ -91,5 +91,5 @@ def test_the_measured_send_rate_never_exceeds_rate(routed_lab: dict[str, Any], t
     assert total >= addresses * 8  # ICMP, 3 TCP pings and 4 discovery requests for every address at least
     most, span = _busiest_second(samples)
     assert most <= RATE, f"{most} packets within {span:.3f} s at --rate {RATE}"
-    # Not a vacuous pass: the sweep did run near the rate for most of the scan.
-    assert total / elapsed > RATE * 0.6, f"{total} packets in {elapsed:.1f} s"
+    # Not a vacuous pass: for a while at least, the sweep sent as fast as the rate let it.
+    assert most >= RATE * 0.8, f"at most {most} packets in a second ({total} in {elapsed:.1f} s)"

@@ -150,7 +150,7 @@ def test_a_readable_secret_file_is_refused_unless_allowed(tmp_path: Path) -> Non
     secret(tmp_path / "c", COMMUNITY, mode=0o644)
     cfg = config(tmp_path, "[[snmp]]\n" + V2C + 'community_file = "c"\n')
     with pytest.raises(
-        CredentialError, match=r"community_file .*: readable by group or others \(mode 0644\)"
+        CredentialError, match=r"community_file .*: others can read or change it \(mode 0644\)"
     ):
         snmp_routers(cfg)
     assert snmp_routers(cfg, allow_readable_secrets=True)[0].credentials == CommunityV2c(COMMUNITY)

@@ -11,6 +11,7 @@ from typing import cast
 
 from camscan.fields import FIELDS
 from camscan.fingerprints.model import Example, Fingerprint, FingerprintError
+from camscan.inputs import read_bytes
 from camscan.models import STRENGTHS
 
 MAX_FILE_BYTES = 1 << 20
@@ -31,15 +32,9 @@ _Fail = Callable[[str], FingerprintError]
 
 def read_file(path: Path) -> list[Fingerprint]:
     """Read a user's fingerprint file from disk (size-capped) and parse it."""
-    origin = str(path)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise FingerprintError(origin, f"cannot read file: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise FingerprintError(origin, f"file is larger than {MAX_FILE_BYTES} bytes")
-    return parse_bytes(raw, origin)
+    return parse_bytes(
+        read_bytes(path, "fingerprint file", MAX_FILE_BYTES, error=FingerprintError), str(path)
+    )
 
 
 def parse_bytes(raw: bytes, origin: str) -> list[Fingerprint]:

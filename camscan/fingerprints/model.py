@@ -6,12 +6,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from camscan.inputs import InputError
 from camscan.models import Strength
 
 BUILTIN_ORIGIN = "camscan/fingerprints/data/"  # prefix of the origin of every shipped entry
 
 
-class FingerprintError(ValueError):
+class FingerprintError(InputError):
     """A fingerprint file or entry is unusable; str() is one line naming the file (and entry)."""
 
     def __init__(self, origin: str, what: str | None = None, entry: str | None = None) -> None:
