@@ -7,6 +7,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from camscan import caps
 from camscan.oui import normalise_mac
 from camscan.parse.fields import ipv4 as read_ipv4
 from camscan.parse.fields import port as read_port
@@ -14,8 +15,8 @@ from camscan.parse.fields import port as read_port
 MAGIC = b"\x20\x00\x00\x00DHIP"  # header size 0x20 (LE) + "DHIP"
 HEADER = struct.Struct("<8sIIIIII")  # magic, session id, request id, length, 0, expected length, 0
 HEADER_SIZE = HEADER.size
-MAX_DATAGRAM = 65535
-MAX_BODY = 32 * 1024
+MAX_DATAGRAM = caps.DHIP_DATAGRAM
+MAX_BODY = caps.DHIP_BODY
 MAX_FIELDS = 128
 MAX_VALUE = 512
 MAX_DEPTH = 4  # of nested objects flattened into raw

@@ -14,6 +14,7 @@ from typing import ClassVar
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from camscan import caps
 from camscan.context import ScanContext
 from camscan.models import Observation, Segment, SegmentResult
 from camscan.oui import normalise_mac
@@ -29,8 +30,8 @@ SERVICE_TYPES: tuple[str, ...] = (
     "_onvif._tcp.local.",
 )
 MDNS_PORT = 5353
-MAX_INSTANCES = 512  # instances resolved per run: a flood of announcements cannot grow the work without end
-MAX_PER_HOST = 8  # instances kept per address
+MAX_INSTANCES = caps.MDNS_INSTANCES  # instances resolved per run: a flood cannot grow the work without end
+MAX_PER_HOST = caps.MDNS_PER_HOST  # instances kept per address
 MAX_TXT = 32  # TXT entries kept per instance
 MAX_TEXT = 256  # characters kept of a name or a TXT entry
 RESOLVE_CONCURRENCY = 32
