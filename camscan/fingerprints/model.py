@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from camscan.fingerprints.linear import LinearPattern
 from camscan.models import Strength
 
 BUILTIN_ORIGIN = "camscan/fingerprints/data/"  # prefix of the origin of every shipped entry
@@ -41,7 +41,7 @@ class Fingerprint:
 
     id: str
     field: str
-    pattern: re.Pattern[str]
+    pattern: LinearPattern  # RE2: linear-time matching whatever the pattern
     claims: Mapping[str, str]
     strength: Strength
     source: str
