@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from camscan.fingerprints import FingerprintDB, FingerprintError, read_file, self_test
+from camscan.fingerprints.linear import LinearPattern, PatternError
 from camscan.vendors import VendorDB
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fingerprints"
@@ -174,3 +175,9 @@ def test_catastrophic_user_patterns_load_and_a_title_built_to_backtrack_matches_
     assert db.match("http.title", "12 Camera") is not None
     nested = db.match("http.title", "Acme Cam Q1656 Camera")
     assert nested is not None and nested.claims["model"] == "Q1656"  # named groups still capture
+
+
+def test_fuzz_finding_a_pattern_with_a_lone_surrogate_is_refused_not_a_crash() -> None:
+    with pytest.raises(PatternError, match="not valid Unicode"):
+        LinearPattern("a\ud821b")
+    assert LinearPattern("Camera").search("\ud800 Camera") is not None  # a surrogate in a value is matched

@@ -60,6 +60,8 @@ class LinearPattern:
             self._regex = re2.compile(source, options)
         except re2.error as exc:
             raise PatternError(_explain(exc)) from None
+        except UnicodeEncodeError:  # a lone surrogate: not text RE2 (or a TOML file) can hold
+            raise PatternError("the pattern is not valid Unicode text (a lone surrogate)") from None
 
     @property
     def groupindex(self) -> Mapping[str, int]:
