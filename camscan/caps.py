@@ -42,11 +42,13 @@ DVRIP_DATAGRAM = 8 * KIB
 SSDP_DATAGRAM = 64 * KIB
 SSDP_HEADERS = 64  # header lines read from one SSDP datagram
 
-# Discovery floods (per probe run)
+# Discovery floods (per probe run). Parsing is what costs: defused XML runs at 2-4 MB/s, so a byte budget
+# per source (checked before parsing) bounds one flooder's CPU, and a total one bounds many (spoofed) ones.
 UDP_DATAGRAMS_PER_HOST = 8  # decoded datagrams kept per replying host
-UDP_PARSED_PER_HOST = 32  # datagrams one host may make us parse (kept or not) before it is cut off
-UDP_HOSTS = 4096  # distinct replying hosts tracked per run; more are counted, not parsed
-UDP_PARSED_TOTAL = UDP_HOSTS * 4  # datagrams parsed per run, all hosts together
+UDP_PARSE_BYTES_PER_HOST = 64 * KIB  # bytes one source may make us parse, kept or not (~16 ms of XML)
+UDP_PARSE_BYTES_TOTAL = 16 * KIB * KIB  # all sources together (1000 cameras answering 4 x 2 KiB is 8 MiB)
+UDP_PARSE_CHARGE = 1 * KIB  # the least a datagram is charged: a tiny one still costs a parser setup
+UDP_HOSTS = 4096  # distinct replying hosts tracked per run; datagrams from more are counted, not parsed
 UDP_OBSERVATIONS_PER_HOST = 512  # after de-duplication
 MDNS_INSTANCES = 512  # DNS-SD instances resolved per run
 MDNS_PER_HOST = 8  # DNS-SD instances kept per address

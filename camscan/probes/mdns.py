@@ -103,6 +103,8 @@ class _Run:
     rejected: int = 0
     unresolved: int = 0
     ignored: set[str] = field(default_factory=set)  # instances past MAX_INSTANCES (at most that many kept)
+    capped: set[str] = field(default_factory=set)  # instances of hosts past MAX_PER_HOST (<= MAX_INSTANCES)
+    announced: dict[str, int] = field(default_factory=dict)  # cached instances seen per in-scope address
     resolved: list[tuple[str, str, AsyncServiceInfo]] = field(default_factory=list)
     sem: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(RESOLVE_CONCURRENCY))
 
@@ -113,7 +115,12 @@ class _Run:
         if state_change is ServiceStateChange.Removed:
             return
         key = f"{service_type.lower()}|{name.lower()}"
-        if key in self.seen:
+        if key in self.seen or key in self.capped:
+            return
+        if self._from_capped_host(service_type, name):
+            if len(self.capped) < MAX_INSTANCES:
+                self.capped.add(key)
+                self.received += 1
             return
         if len(self.seen) >= MAX_INSTANCES:
             if len(self.ignored) < MAX_INSTANCES:
@@ -124,6 +131,25 @@ class _Run:
         task = asyncio.get_running_loop().create_task(self._resolve(service_type, name))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def _from_capped_host(self, service_type: str, name: str) -> bool:
+        """True when the instance's A records (already cached: they come with the announcement) name only
+        hosts that announced MAX_PER_HOST instances already, so a flooder cannot use up the shared budget.
+        """
+        info = AsyncServiceInfo(service_type, name)
+        try:
+            info.load_from_cache(self.zc)
+            addresses = [ip for ip in ipv4_addresses(info) if _safe_in_scope(self.in_scope, ip)]
+        except Exception:  # the cache is only a shortcut: resolve the usual way
+            return False
+        if not addresses:
+            return False
+        if all(self.announced.get(ip, 0) >= MAX_PER_HOST for ip in addresses):
+            return True
+        for ip in addresses:
+            if ip in self.announced or len(self.announced) < caps.UDP_HOSTS:
+                self.announced[ip] = self.announced.get(ip, 0) + 1
+        return False
 
     async def _resolve(self, service_type: str, name: str) -> None:
         async with self.sem:
@@ -262,6 +288,8 @@ class MdnsProbe:
             notes.append(f"{run.unresolved} instance(s) not resolved to an IPv4 address in time")
         if run.ignored:
             notes.append(f"more than {MAX_INSTANCES} instances announced; the rest were ignored")
+        if run.capped:
+            notes.append(f"{len(run.capped)} instance(s) of hosts announcing over {MAX_PER_HOST} ignored")
         # Counters in DNS-SD terms: sent = browse questions (service types x interfaces; zeroconf repeats
         # them on its own schedule), received = distinct instances announced, rejected = instances dropped
         # (out of scope, over a cap, or not resolved in time).
@@ -273,7 +301,7 @@ class MdnsProbe:
             elapsed=time.monotonic() - start,
             sent=len(self.service_types) * len(sources),
             received=run.received,
-            rejected=run.rejected + run.unresolved + len(run.ignored),
+            rejected=run.rejected + run.unresolved + len(run.ignored) + len(run.capped),
         )
 
     async def _browse(self, azc: AsyncZeroconf, in_scope: Callable[[str], bool], wait: float) -> _Run:
