@@ -26,6 +26,10 @@ import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from camscan.fingerprints import FingerprintDB
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -202,10 +206,7 @@ def _http_seeds() -> list[bytes]:
     return out
 
 
-def _match_seeds(db: object) -> list[bytes]:
-    from camscan.fingerprints import FingerprintDB
-
-    assert isinstance(db, FingerprintDB)
+def _match_seeds(db: FingerprintDB) -> list[bytes]:
     names = db.fields()
     return [bytes([names.index(fp.field)]) + ex.value.encode() for fp in db.entries() for ex in fp.examples]
 
@@ -219,7 +220,7 @@ def run_one(name: str, args: argparse.Namespace) -> None:
     target, seeds = targets[name]
     corpus = Path(tempfile.mkdtemp(prefix=f"camscan-fuzz-{name}-"))
     for seed in seeds:
-        (corpus / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
+        (corpus / hashlib.sha1(seed).hexdigest()).write_bytes(seed)  # noqa: S324 -- a file name, not security
     libfuzzer = [sys.argv[0], str(corpus), f"-timeout={args.input_timeout}", f"-max_len={args.max_len}",
                  f"-rss_limit_mb={args.rss_mb}", "-print_final_stats=1"]  # fmt: skip
     if args.runs:
@@ -239,7 +240,7 @@ def run_all(args: argparse.Namespace, names: list[str]) -> int:
                "--max-len", str(args.max_len), "--rss-mb", str(args.rss_mb)]  # fmt: skip
         cmd += ["--seconds", str(args.seconds)] if args.seconds else ["--runs", str(args.runs)]
         start = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 -- this script
         took = time.monotonic() - start
         out = proc.stdout + proc.stderr
         runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", out)

@@ -155,7 +155,8 @@ def open_unicast() -> tuple[socket.socket, SocketInfo]:
     sock = _udp_socket()
     try:
         rcvbuf = _set_rcvbuf(sock, RCVBUF)
-        sock.bind(("0.0.0.0", 0))
+        # any local address: the kernel picks the source by route; replies are filtered by their source
+        sock.bind(("0.0.0.0", 0))  # noqa: S104
     except BaseException:
         sock.close()
         raise
