@@ -44,7 +44,7 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
     from camscan.fingerprints import FingerprintDB
     from camscan.fingerprints.linear import LinearPattern, PatternError
     from camscan.oui import normalise_mac
-    from camscan.parse import charset, dhip, dvrip, fields, rtsp, sadp, soap, upnp, xmlsafe
+    from camscan.parse import charset, dhip, dvrip, fields, rtsp, sadp, snmp, soap, upnp, xmlsafe
     from camscan.parse import http as phttp
     from camscan.probes import dhip as dhip_probe
     from camscan.probes import dvrip as dvrip_probe
@@ -130,6 +130,18 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
             props[key] = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 300)) if fdp.ConsumeBool() else None
         service_observations("_http._tcp.local.", name, server, props)
 
+    def snmp_rows(data: bytes) -> None:
+        # An agent's walk: (OID, value) rows, mostly under the neighbour-table columns, values bytes or ints.
+        fdp = atheris.FuzzedDataProvider(data)
+        columns = (*snmp.PHYSICAL_COLUMNS, *snmp.MEDIA_COLUMNS)
+        rows: list[tuple[tuple[int, ...], bytes | int]] = []
+        for _ in range(fdp.ConsumeIntInRange(0, 64)):
+            base = columns[fdp.ConsumeIntInRange(0, len(columns) - 1)] if fdp.ConsumeBool() else ()
+            index = tuple(fdp.ConsumeIntInRange(0, 2**32) for _ in range(fdp.ConsumeIntInRange(0, 20)))
+            value = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 12)) if fdp.ConsumeBool() else fdp.ConsumeInt(8)
+            rows.append(((*base, *index), value))
+        snmp.decode_neighbours(rows)
+
     def matcher(data: bytes) -> None:
         fdp = atheris.FuzzedDataProvider(data)
         field = db_fields[fdp.ConsumeIntInRange(0, len(db_fields) - 1)]
@@ -164,6 +176,7 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
         "datagrams": (datagram_decoders, xml_seeds + _dhip_seeds() + _dvrip_seeds()),
         "text-fields": (text_fields, [b"37777", b"192.0.2.1", b"44:19:b6:12:34:56", b"onvif://www.onvif.org/name/X"]),
         "mdns": (mdns_instance, [b"\x10AXIS M3045-V - ACCC8E4D000A"]),
+        "snmp": (snmp_rows, [b"\x01" * 64, bytes(range(256))]),
         "matcher": (matcher, _match_seeds(db)),
         "user-pattern": (user_pattern, [b"\x10^(\\d|\\d\\d)+ Camera$\x011111111111 Camera"]),
     }
