@@ -110,7 +110,8 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
         decoders += (ws_decode,)
         for decode in decoders:
             with contextlib.suppress(Reject, ValueError):
-                decode(data, "192.0.2.7")
+                for obs in decode(data, "192.0.2.7"):
+                    obs.value.encode("utf-8")  # reports are UTF-8: a lone surrogate would fail to write
 
     def text_fields(data: bytes) -> None:
         text = data.decode("utf-8", "replace")
@@ -122,13 +123,15 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
 
     def mdns_instance(data: bytes) -> None:
         fdp = atheris.FuzzedDataProvider(data)
-        name = fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 300))
-        server = fdp.ConsumeUnicode(fdp.ConsumeIntInRange(0, 300))
+        # zeroconf decodes names from UTF-8: they hold no surrogates
+        name = fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 300))
+        server = fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 300))
         props: dict[bytes, bytes | None] = {}
         for _ in range(fdp.ConsumeIntInRange(0, 40)):
             key = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 40))
             props[key] = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 300)) if fdp.ConsumeBool() else None
-        service_observations("_http._tcp.local.", name, server, props)
+        for obs in service_observations("_http._tcp.local.", name, server, props):
+            obs.value.encode("utf-8")
 
     def snmp_rows(data: bytes) -> None:
         # An agent's walk: (OID, value) rows, mostly under the neighbour-table columns, values bytes or ints.

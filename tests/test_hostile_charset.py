@@ -10,10 +10,12 @@ from hypothesis import strategies as st
 from camscan import caps
 from camscan.context import ScanContext
 from camscan.limits import Limits
-from camscan.models import Host
+from camscan.models import Host, Observation
 from camscan.parse import charset, xmlsafe
+from camscan.parse.dhip import build_frame
 from camscan.parse.http import decode_page
 from camscan.parse.sadp import parse_probe_match
+from camscan.probes.dhip import decode as dhip_decode
 from camscan.probes.http import HttpProbe
 from camscan.status import Status
 
@@ -105,3 +107,12 @@ def test_decoding_never_raises_whatever_the_label(raw: bytes, label: str) -> Non
     decoded = charset.decode(raw, label)
     assert isinstance(decoded.text, str)
     assert decoded.refused is None or (decoded.codec == "latin-1" and decoded.text == raw.decode("latin-1"))
+
+
+def test_attack_dhip_reply_with_a_lone_surrogate_escape_yields_text_a_report_can_write() -> None:
+    body = b'{"method":"client.notifyDevInfo","mac":"3c:ef:8c:12:ab:34\\ud800",'
+    body += b'"params":{"deviceInfo":{"DeviceType":"IPC\\ud800X","Vendor":"Dahua","\\udc00k":"v"}}}'
+    observations = dhip_decode(build_frame(body), "192.0.2.40")
+    for obs in observations:
+        obs.value.encode("utf-8")  # the JSON report and the CSV are UTF-8: a lone surrogate would not write
+    assert Observation("dhip", "dhip.device_type", "IPC\ufffdX", 37810) in observations
