@@ -13,7 +13,7 @@ TITLE_MAX = caps.TITLE_CHARS
 _TITLE_SPAN = caps.TITLE_SPAN  # a real <title> is short; never scan further than this for its end
 _TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*[ \t]*(?:,|$)")
-_TITLE_OPEN = re.compile(r"<title\b[^>]{0,512}>", re.IGNORECASE)
+_TITLE_OPEN = re.compile(r"<title\b[^<>]{0,512}>", re.IGNORECASE)  # no "<" inside: each try stops early
 _TITLE_CLOSE = re.compile(r"</title\s*>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:\-]{1,40})""", re.IGNORECASE)
