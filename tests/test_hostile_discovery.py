@@ -26,7 +26,8 @@ FLOODER = textwrap.dedent(
     ip, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((ip, port))
-    sock.settimeout(10)
+    print("ready", flush=True)
+    sock.settimeout(30)
     _, asker = sock.recvfrom(65536)
     junk = b"<ProbeMatch>" + b"<Junk>x</Junk>" * 580 + b"</ProbeMatch>"
     sent, end = 0, time.monotonic() + seconds
@@ -50,6 +51,7 @@ def flooder(ip: str, port: int) -> Iterator[subprocess.Popen[str]]:
         [sys.executable, "-c", FLOODER, ip, str(port), str(FLOOD_SECONDS)], stdout=subprocess.PIPE, text=True
     )
     try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"  # bound before we ask
         yield proc
     finally:
         proc.kill()
