@@ -45,7 +45,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check camscan lab tests bench scripts
-	$(BIN)/ruff format --check camscan lab
+	$(BIN)/ruff format --check camscan lab tests bench scripts
 
 typecheck: setup
 	$(BIN)/mypy
@@ -55,7 +55,7 @@ unit: setup
 
 test: setup
 	$(BIN)/ruff check camscan lab tests bench scripts
-	$(BIN)/ruff format --check camscan lab
+	$(BIN)/ruff format --check camscan lab tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
