@@ -181,3 +181,12 @@ def test_fuzz_finding_a_pattern_with_a_lone_surrogate_is_refused_not_a_crash() -
     with pytest.raises(PatternError, match="not valid Unicode"):
         LinearPattern("a\ud821b")
     assert LinearPattern("Camera").search("\ud800 Camera") is not None  # a surrogate in a value is matched
+
+
+def test_python_escapes_re2_spells_otherwise_still_work() -> None:
+    dash = LinearPattern(r"^CPPLUS DVR\s?[-\u2013]\s?Web View$")  # \uXXXX is RE2's \x{XXXX}
+    assert dash.search("CPPLUS DVR \u2013 Web View") is not None
+    assert dash.pattern == r"^CPPLUS DVR\s?[-\u2013]\s?Web View$"  # shown as written
+    end = LinearPattern(r"Camera\Z")  # Python's \Z is RE2's \z: the very end
+    assert end.search("IP Camera") is not None and end.search("IP Camera\n") is None
+    assert LinearPattern(r"a\\u2013").search("a\\u2013") is not None  # an escaped backslash stays one

@@ -27,7 +27,6 @@ _HINTS = (
     ("invalid perl operator: (?>", "atomic groups are not supported"),
     ("invalid perl operator: (?(", "conditionals are not supported"),
     ("invalid named capture group", "named groups are written (?P<name>...)"),
-    ("invalid escape sequence: \\Z", "write \\z for the end of the value"),
     ("invalid escape sequence: \\1", "backreferences are not supported"),
     ("invalid escape sequence: \\2", "backreferences are not supported"),
     ("invalid escape sequence: \\g", "backreferences are not supported"),
@@ -55,7 +54,8 @@ class LinearPattern:
         options = re2.Options()
         options.log_errors = False  # RE2 would print every refused pattern to stderr itself
         options.max_mem = MAX_PROGRAM_MEMORY
-        source = f"(?{self.flags}){pattern}" if self.flags else pattern
+        source = _from_python(pattern)
+        source = f"(?{self.flags}){source}" if self.flags else source
         try:
             self._regex = re2.compile(source, options)
         except re2.error as exc:
@@ -77,6 +77,33 @@ class LinearPattern:
 
     def __repr__(self) -> str:
         return f"LinearPattern({self.pattern!r}, {self.flags!r})"
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _from_python(pattern: str) -> str:
+    """Python's escapes that RE2 spells otherwise: \\uXXXX and \\UXXXXXXXX -> \\x{...}, \\Z -> \\z."""
+    if "\\" not in pattern:
+        return pattern
+    out: list[str] = []
+    pos = 0
+    while pos < len(pattern):
+        ch = pattern[pos]
+        if ch != "\\" or pos + 1 >= len(pattern):
+            out.append(ch)
+            pos += 1
+            continue
+        nxt = pattern[pos + 1]
+        width = {"u": 4, "U": 8}.get(nxt, 0)
+        digits = pattern[pos + 2 : pos + 2 + width]
+        if width and len(digits) == width and set(digits) <= _HEX:
+            out.append(f"\\x{{{digits}}}")
+            pos += 2 + width
+        else:
+            out.append("\\z" if nxt == "Z" else ch + nxt)
+            pos += 2
+    return "".join(out)
 
 
 def _explain(exc: Exception) -> str:
