@@ -177,7 +177,10 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
         "dhip": (dhip_reply, _dhip_seeds()),
         "dvrip": (dvrip_reply, _dvrip_seeds()),
         "datagrams": (datagram_decoders, xml_seeds + _dhip_seeds() + _dvrip_seeds()),
-        "text-fields": (text_fields, [b"37777", b"192.0.2.1", b"44:19:b6:12:34:56", b"onvif://www.onvif.org/name/X"]),
+        "text-fields": (
+            text_fields,
+            [b"37777", b"192.0.2.1", b"44:19:b6:12:34:56", b"onvif://www.onvif.org/name/X"],
+        ),
         "mdns": (mdns_instance, [b"\x10AXIS M3045-V - ACCC8E4D000A"]),
         "snmp": (snmp_rows, [b"\x01" * 64, bytes(range(256))]),
         "matcher": (matcher, _match_seeds(db)),
