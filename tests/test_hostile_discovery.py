@@ -8,9 +8,9 @@ import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from camlab.encoders import build_sadp_probe_match as build_probe_match
 from camscan import caps
 from camscan.models import Observation
-from camscan.parse.sadp import build_probe_match
 from camscan.probes.sadp import PORT, SadpProbe
 from camscan.probes.udp import Collector
 from tests.udpkit import FakeDevices, in_prefix, loopback_base, scan_context
