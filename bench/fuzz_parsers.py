@@ -44,7 +44,20 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
     from camscan.fingerprints import FingerprintDB
     from camscan.fingerprints.linear import LinearPattern, PatternError
     from camscan.oui import normalise_mac
-    from camscan.parse import charset, dhip, dvrip, fields, rtsp, sadp, snmp, soap, upnp, xmlsafe
+    from camscan.parse import (
+        charset,
+        dhip,
+        dvrip,
+        fields,
+        icmp,
+        rtsp,
+        sadp,
+        snmp,
+        soap,
+        upnp,
+        webpage,
+        xmlsafe,
+    )
     from camscan.parse import http as phttp
     from camscan.probes import dhip as dhip_probe
     from camscan.probes import dvrip as dvrip_probe
@@ -63,6 +76,15 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
         content_type = fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 80))
         page = phttp.decode_page(fdp.ConsumeBytes(fdp.remaining_bytes()), content_type or None)
         phttp.extract_title(page.text)
+
+    def web_page(data: bytes) -> None:
+        found = webpage.page_fields(data.decode("utf-8", "replace"))
+        webpage.first_redirect(found)
+
+    def icmp_reply(data: bytes) -> None:
+        for with_ip_header in (True, False):
+            with contextlib.suppress(icmp.IcmpParseError):
+                icmp.echo_reply(data, with_ip_header=with_ip_header)
 
     def http_challenges(data: bytes) -> None:
         phttp.realms(data.decode("latin-1"))
@@ -167,6 +189,8 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
     xml_seeds = _files("sadp", "wsd", "onvif", "upnp", suffix=".xml")
     return {
         "http-page": (http_page, _http_seeds()),
+        "webpage": (web_page, [s[24:] for s in _http_seeds()]),
+        "icmp": (icmp_reply, [icmp.echo_request(7, 1)]),
         "http-challenges": (http_challenges, [b'Digest realm="IP Camera(C2183)", nonce="4", Basic realm=x']),
         "charset": (charset_decode, [b"\x08GB2312\xd6\xd0\xce\xc4", b"\x08punycodeabc-def"]),
         "rtsp": (rtsp_response, _toml_strings("rtsp")),
