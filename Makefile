@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Root gets the namespace lab (real ARP, real MACs); anyone else gets the loopback lab.
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: setup lab-tools snmpd demo test lint typecheck unit bench clean lab-down
+.PHONY: setup lab-tools snmpd demo test lint typecheck unit bench fuzz clean lab-down
 
 setup: $(STAMP) lab-tools
 
@@ -45,7 +45,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check camscan lab tests bench scripts
-	$(BIN)/ruff format --check camscan lab
+	$(BIN)/ruff format --check camscan lab tests bench scripts
 
 typecheck: setup
 	$(BIN)/mypy
@@ -55,7 +55,7 @@ unit: setup
 
 test: setup
 	$(BIN)/ruff check camscan lab tests bench scripts
-	$(BIN)/ruff format --check camscan lab
+	$(BIN)/ruff format --check camscan lab tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
@@ -64,6 +64,12 @@ bench: setup
 		{ echo "installing nmap for the side-by-side comparison"; apt-get install -y -qq nmap >/dev/null; } || \
 		echo "nmap not installed: camscan is benchmarked alone"; }
 	$(BIN)/python bench/scan_lab.py
+
+# Coverage-guided fuzzing of every parser, decoder and the matcher (atheris); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[fuzz]'
+	$(BIN)/python bench/fuzz_parsers.py --all --seconds $(FUZZ_SECONDS)
 
 lab-down: setup
 	-$(BIN)/camlab down

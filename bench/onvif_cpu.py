@@ -372,7 +372,8 @@ def _one_run(name: str, args: argparse.Namespace) -> Measure:
     """Run one variant in a fresh interpreter, so every variant pays its own first-use costs."""
     cmd = [sys.executable, __file__, "--one", name, "--devices", str(args.devices), "--auth", args.auth]
     cmd += ["--concurrency", str(args.concurrency)] + (["--no-sniffio"] if args.no_sniffio else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600).stdout
+    # our own interpreter and script with fixed arguments
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=600).stdout  # noqa: S603
     return Measure(**json.loads(out.strip().splitlines()[-1]))
 
 

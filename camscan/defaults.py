@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from camscan import __version__
+from camscan import __version__, caps
 
 # Ports ---------------------------------------------------------------------------------------------------
 # TCP ports checked on every live host (web, RTSP, Hikvision SDK 8000, Dahua 37777, ONVIF 2020/8899/8999).
@@ -96,11 +96,11 @@ DEFAULT_PROFILE = "normal"
 MAX_HOSTS = 65_536  # target sets above this need --max-hosts
 MAX_INPUT_FILE_BYTES = 4 * 1024 * 1024  # a target, exclude or MAC file
 
-# Network reads -------------------------------------------------------------------------------------------
-BODY_CAP = 64 * 1024  # HTTP body bytes kept
-HEADER_CAP = 16 * 1024  # HTTP / RTSP header block
-RTSP_CAP = 16 * 1024  # whole RTSP response
-BANNER_CAP = 4096  # raw TCP banner
+# Network reads (every limit on device bytes lives in camscan.caps; these are ScanContext.Caps defaults) -----
+BODY_CAP = caps.HTTP_BODY  # HTTP body bytes kept
+HEADER_CAP = caps.HTTP_HEADER  # HTTP / RTSP header block
+RTSP_CAP = caps.RTSP_RESPONSE  # whole RTSP response
+BANNER_CAP = caps.TCP_BANNER  # raw TCP banner
 
 # Identity on the wire ------------------------------------------------------------------------------------
 USER_AGENT = f"camscan/{__version__} (inventory scan; no login)"

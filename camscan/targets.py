@@ -24,11 +24,25 @@ NON_PUBLIC = tuple(
         "127.0.0.0/8",
         "169.254.0.0/16",
         "100.64.0.0/10",  # carrier-grade NAT, RFC 6598
-        "198.18.0.0/15",  # benchmarking, RFC 2544
+        # Benchmarking, RFC 2544 (RFC 6815: for isolated test networks). Allowed: it is never routed on the
+        # internet, so a scan of it reaches no third party, and device test labs are exactly who use it.
+        "198.18.0.0/15",
     )
 )
-# Never host addresses: "this network", multicast, reserved/broadcast.
-NOT_HOSTS = tuple(IPv4Network(n) for n in ("0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"))
+# Special-purpose blocks that never hold a device to inventory: refused with or without --allow-public, each
+# in its own words (most specific first: the broadcast address is inside 240.0.0.0/4).
+SPECIAL: tuple[tuple[IPv4Network, str], ...] = tuple(
+    (IPv4Network(block), what)
+    for block, what in (
+        ("255.255.255.255/32", "the limited broadcast address (RFC 919), not a host"),
+        ("0.0.0.0/8", '"this network" (RFC 1122), not host addresses'),
+        ("192.0.2.0/24", "documentation range TEST-NET-1 (RFC 5737): no real device has these addresses"),
+        ("198.51.100.0/24", "documentation range TEST-NET-2 (RFC 5737): no real device has these addresses"),
+        ("203.0.113.0/24", "documentation range TEST-NET-3 (RFC 5737): no real device has these addresses"),
+        ("224.0.0.0/4", "multicast (RFC 5771): group addresses, not hosts"),
+        ("240.0.0.0/4", "reserved for future use (RFC 1112), not assigned to hosts"),
+    )
+)
 
 Resolver = Callable[[str], list[str]]
 
@@ -203,16 +217,21 @@ def _read_file(spec: str) -> list[str]:
     return out
 
 
+def _shown(net: IPv4Network) -> str:
+    return str(net.network_address) if net.prefixlen == 32 else str(net)
+
+
 def _scope_error(net: IPv4Network, spec: str, allow_public: bool) -> str | None:
-    for bad in NOT_HOSTS:
-        if net.overlaps(bad):
-            return f"target {spec!r}: {net} includes non-host addresses ({bad})"
+    for block, what in SPECIAL:
+        if net.overlaps(block):
+            where = f"{_shown(net)} is in {block}," if net.subnet_of(block) else f"{net} includes {block},"
+            return f"target {spec!r}: {where} {what}"
     if allow_public:
         return None
     if any(net.subnet_of(ok) for ok in NON_PUBLIC):
         return None
     return (
-        f"target {spec!r}: {net} includes public (globally routable) addresses; "
+        f"target {spec!r}: {_shown(net)} includes public (globally routable) addresses; "
         "scan them only with --allow-public and the owner's permission"
     )
 

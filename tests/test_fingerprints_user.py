@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from camscan.fingerprints import FingerprintDB, FingerprintError, read_file, self_test
+from camscan.fingerprints.linear import LinearPattern, PatternError
 from camscan.vendors import VendorDB
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fingerprints"
@@ -22,10 +26,12 @@ BAD = {
     "bad_unknown_vendor": ("acme-unknown-vendor", "unknown vendor id 'acme-cameras-inc'"),
     "bad_unknown_claim": ("acme-unknown-claim", "unknown claim key 'colour'"),
     "bad_expect": ("acme-wrong-expect", "expected 'Q2'"),
-    "bad_nested_quantifier": ("acme-nested-quantifier", "nests a variable-length repeat"),
+    "bad_lookahead": ("acme-both-names", "RE2) refuses it: lookaheads are not supported"),
+    "bad_backreference": ("acme-repeated-word", "RE2) refuses it: backreferences are not supported"),
 }
+UNPARSEABLE = ["bad_regex", "bad_toml_syntax", "bad_lookahead", "bad_backreference"]
 # Defects only visible once the file parses: self_test must report these too.
-SEMANTIC = [name for name in BAD if name not in ("bad_regex", "bad_toml_syntax")]
+SEMANTIC = [name for name in BAD if name not in UNPARSEABLE]
 
 
 @pytest.mark.parametrize("folder", sorted(BAD))
@@ -49,7 +55,7 @@ def test_self_test_reports_each_defect_class(folder: str) -> None:
     assert any(f"fingerprint '{entry}'" in f and words in f and "site.toml" in f for f in failures), failures
 
 
-@pytest.mark.parametrize("folder", ["bad_regex", "bad_toml_syntax"])
+@pytest.mark.parametrize("folder", UNPARSEABLE)
 def test_unparseable_files_fail_before_self_test(folder: str) -> None:
     with pytest.raises(FingerprintError, match=r"site\.toml"):
         read_file(FIXTURES / folder / "site.toml")
@@ -140,3 +146,47 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "huge.toml").write_bytes(b"# " + b"x" * (2 << 20))
     with pytest.raises(FingerprintError, match="larger than"):
         FingerprintDB.load([tmp_path])
+
+
+@contextmanager
+def hang_guard(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging the suite if a match ever backtracks (the bound is not a speed test)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise AssertionError(f"still matching after {seconds} s: the engine backtracked")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_catastrophic_user_patterns_load_and_a_title_built_to_backtrack_matches_in_linear_time() -> None:
+    db = FingerprintDB.load([FIXTURES / "good_catastrophic"], vendor_ids=VENDOR_IDS)
+    assert self_test(db, VENDOR_IDS) == []
+    # In Python's re each of these takes exponential (or n^5) time: 30 digits already take minutes.
+    hostile = ["1" * 4096 + " Cameras", "1" * 4096, "Acme" + " Acme" * 800 + " Q1234 Camera!"]
+    with hang_guard(30):
+        for value in hostile:
+            assert db.match("http.title", value) is None
+    assert db.match("http.title", "12 Camera") is not None
+    nested = db.match("http.title", "Acme Cam Q1656 Camera")
+    assert nested is not None and nested.claims["model"] == "Q1656"  # named groups still capture
+
+
+def test_fuzz_finding_a_pattern_with_a_lone_surrogate_is_refused_not_a_crash() -> None:
+    with pytest.raises(PatternError, match="not valid Unicode"):
+        LinearPattern("a\ud821b")
+    assert LinearPattern("Camera").search("\ud800 Camera") is not None  # a surrogate in a value is matched
+
+
+def test_python_escapes_re2_spells_otherwise_still_work() -> None:
+    dash = LinearPattern(r"^CPPLUS DVR\s?[-\u2013]\s?Web View$")  # \uXXXX is RE2's \x{XXXX}
+    assert dash.search("CPPLUS DVR \u2013 Web View") is not None
+    assert dash.pattern == r"^CPPLUS DVR\s?[-\u2013]\s?Web View$"  # shown as written
+    end = LinearPattern(r"Camera\Z")  # Python's \Z is RE2's \z: the very end
+    assert end.search("IP Camera") is not None and end.search("IP Camera\n") is None
+    assert LinearPattern(r"a\\u2013").search("a\\u2013") is not None  # an escaped backslash stays one

@@ -33,7 +33,8 @@ PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-toke
 def token(username: str, password: str, created: str) -> str:
     """A WS-Security UsernameToken with a PasswordDigest, as ONVIF clients send it."""
     nonce = os.urandom(16)
-    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
+    raw = hashlib.sha1(nonce + created.encode() + password.encode()).digest()  # noqa: S324 -- as specified
+    digest = base64.b64encode(raw).decode()
     return (
         f'<Security xmlns="{WSSE}"><UsernameToken><Username>{username}</Username>'
         f'<Password Type="{PROFILE}#PasswordDigest">{digest}</Password>'

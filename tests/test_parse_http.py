@@ -58,10 +58,11 @@ def test_decode_body_strips_bom_and_honours_charsets() -> None:
     assert decode_body(b'<meta charset="gbk">' + "中".encode("gbk"), None).endswith("中")
 
 
-def test_decode_body_bad_charset_or_bytes_fall_back_to_utf8_with_replacement() -> None:
-    assert decode_body(b"ok\xff", "text/html; charset=no-such-codec") == "ok\ufffd"
+def test_decode_body_bad_charset_reads_latin1_and_bad_bytes_are_replaced() -> None:
+    assert decode_body(b"ok\xff", "text/html; charset=no-such-codec") == "ok\xff"
     assert decode_body(b"ok", "text/html; charset=rot13") == "ok"  # a codec, but not a text encoding
     assert decode_body(b"ok", "text/html; charset=undefined") == "ok"
+    assert decode_body(b"ok\xff", "text/html; charset=utf-8") == "ok\ufffd"
 
 
 @given(st.text(max_size=400))

@@ -46,7 +46,7 @@ def only(name: str) -> ProbeMatch:
 
 def test_typed_probe_is_well_formed_and_declares_dn() -> None:
     data = build_probe("uuid:11111111-2222-4333-8444-555555555555")
-    root = ET.fromstring(data)
+    root = ET.fromstring(data)  # noqa: S314 -- our own request, not device input
     assert root.tag == "{http://www.w3.org/2003/05/soap-envelope}Envelope"
     assert b'xmlns:dn="http://www.onvif.org/ver10/network/wsdl"' in data
     assert b"urn:schemas-xmlsoap-org:ws:2005:04:discovery" in data
@@ -69,7 +69,7 @@ def test_untyped_probe_has_no_types_and_no_dn_namespace() -> None:
 def test_probe_with_two_types_declares_both_prefixes() -> None:
     data = build_probe("uuid:x", types="dn:NetworkVideoTransmitter tds:Device")
     assert b"xmlns:tds=" in data and b"xmlns:dn=" in data
-    ET.fromstring(data)
+    ET.fromstring(data)  # noqa: S314 -- our own request, not device input
 
 
 def test_probe_refuses_an_undeclarable_type_prefix() -> None:
@@ -329,7 +329,8 @@ DEEP = b"<e:Envelope xmlns:e='urn:e'><e:Body>" + b"<a>" * 5000 + b"</a>" * 5000 
         (b"<Envelope><Body></Envelope>", "malformed"),
         (b"<Probe/>", "not a SOAP envelope"),
         (b"<Envelope><Header/></Envelope>", "no Body"),
-        (b"<?xml version='1.0' encoding='x-unknown'?><Envelope/>", "XML"),
+        # a charset that is not a web charset is read as Latin-1, so this is an envelope without a Body
+        (b"<?xml version='1.0' encoding='x-unknown'?><Envelope/>", "no Body"),
         (b"<Envelope>" + b"x" * MAX_BYTES + b"</Envelope>", "more than"),
     ],
 )

@@ -138,7 +138,7 @@ def _service(
     )
 
 
-async def netns_browse(wait: float, max_instances: int | None = None) -> dict[str, Any]:
+async def netns_browse(wait: float, max_instances: int | None = None, flood: int = 12) -> dict[str, Any]:
     """Runs inside the namespace: register services on lo, browse them with MdnsProbe, report."""
     from zeroconf import IPVersion
     from zeroconf.asyncio import AsyncZeroconf
@@ -163,7 +163,7 @@ async def netns_browse(wait: float, max_instances: int | None = None) -> dict[st
             "noisy.local.",
             {f"key{i:02d}": "x" * 200 for i in range(40)},
         ),
-        *[_service("_http._tcp.local.", f"web {i}", ["127.0.1.15"], "web.local.") for i in range(12)],
+        *[_service("_http._tcp.local.", f"web {i}", ["127.0.1.15"], "web.local.") for i in range(flood)],
         _service("_http._tcp.local.", "outsider", ["127.0.1.99"], "outsider.local."),
         _service("_printer._tcp.local.", "not browsed", ["127.0.1.16"], "printer.local."),
     ]
@@ -234,7 +234,7 @@ def run_browse(ns: str, *args: object) -> dict[str, Any]:
 def test_browse_resolves_camera_services_keyed_by_in_scope_address(throwaway_netns: str) -> None:
     out = run_browse(throwaway_netns, 2.0)
     replies = {ip: [tuple(f) for f in obs] for ip, obs in out["replies"].items()}
-    assert out["status"] == "ok" and out["error"] is None
+    assert out["status"] == "ok" and out["error"] == "4 instance(s) of hosts announcing over 8 ignored"
     assert 2.0 <= out["elapsed"] < 4.0  # the browse window plus at most the resolve grace
     assert out["leaked_tasks"] == [] and out["extra_threads"] == 0
     assert replies["127.0.1.10"] == [
@@ -253,14 +253,26 @@ def test_browse_resolves_camera_services_keyed_by_in_scope_address(throwaway_net
     web = [v for f, v in replies["127.0.1.15"] if f == "mdns.instance"]
     assert len(web) == MAX_PER_HOST
     assert set(replies) == {f"127.0.1.{n}" for n in range(10, 16)}
-    # 18 browsed instances announced: the outsider and 4 web servers past the per-host cap are dropped,
-    # the printer type is never asked for
+    # 18 browsed instances announced: the outsider and 4 web servers past the per-host cap (cut before
+    # resolving) are dropped, the printer type is never asked for
     assert out["received"] == 18 and out["rejected"] == 5
 
 
 @pytest.mark.netns
 def test_an_announcement_flood_is_cut_at_the_instance_cap(throwaway_netns: str) -> None:
     out = run_browse(throwaway_netns, 1.0, 3)
-    assert out["status"] == "ok" and out["received"] == 3
+    instances = [f for obs in out["replies"].values() for f in obs if f[0] == "mdns.instance"]
+    assert out["status"] == "ok" and 0 < len(instances) <= 3
     assert "more than 3 instances" in out["error"]
     assert sum(len(obs) for obs in out["replies"].values()) > 0
+
+
+@pytest.mark.netns
+def test_attack_an_mdns_flood_from_one_host_does_not_use_up_the_others_share(throwaway_netns: str) -> None:
+    # 120 instances from 127.0.1.15 against a budget of 20 resolves: the flooder keeps its 8, the others
+    # (6 instances on 5 hosts) are all resolved.
+    out = run_browse(throwaway_netns, 2.0, 20, 120)
+    replies = {ip: [tuple(f) for f in obs] for ip, obs in out["replies"].items()}
+    assert set(replies) == {f"127.0.1.{n}" for n in range(10, 16)}
+    assert len([v for f, v in replies["127.0.1.15"] if f == "mdns.instance"]) == MAX_PER_HOST
+    assert "of hosts announcing over 8 ignored" in (out["error"] or "")

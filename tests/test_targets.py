@@ -43,8 +43,8 @@ def test_file_of_targets_with_comments(tmp_path: Path) -> None:
     ("spec", "words"),
     [
         ("8.8.8.8", "public"),
-        ("0.0.0.0/0", "non-host"),
-        ("224.0.0.251", "non-host"),
+        ("0.0.0.0/0", "includes 255.255.255.255/32, the limited broadcast address"),
+        ("224.0.0.251", "multicast"),
         ("10.0.0.300", "not an IPv4 address"),
         ("10.0.0.9-3", "ends before"),
         ("10.0.0.1-999", "above 255"),
@@ -110,3 +110,33 @@ def test_subtract_cuts_and_merges() -> None:
     assert subtract([(1, 10), (20, 30)], [(5, 6), (9, 22), (30, 40)]) == ((1, 4), (7, 8), (23, 29))
     assert subtract([(1, 10)], []) == ((1, 10),)
     assert subtract([(1, 10)], [(0, 100)]) == ()
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("192.0.2.10", "192.0.2.10 is in 192.0.2.0/24, documentation range TEST-NET-1 (RFC 5737)"),
+        ("198.51.100.0/24", "documentation range TEST-NET-2 (RFC 5737)"),
+        ("203.0.113.7", "documentation range TEST-NET-3 (RFC 5737)"),
+        ("192.0.0.0/16", "192.0.0.0/16 includes 192.0.2.0/24, documentation range TEST-NET-1"),
+        ("240.0.0.1", "240.0.0.1 is in 240.0.0.0/4, reserved for future use"),
+        ("255.255.255.255", "the limited broadcast address"),
+        ("239.255.255.250", "multicast (RFC 5771)"),
+        ("0.0.0.0", '"this network"'),
+        ("0.1.2.3-10", '"this network"'),
+    ],
+)
+def test_reserved_ranges_are_refused_in_their_own_words_even_with_allow_public(spec: str, words: str) -> None:
+    for allow_public in (False, True):
+        with pytest.raises(TargetError) as info:
+            parse_targets([spec], allow_public=allow_public, resolve=no_dns)
+        message = str(info.value)
+        assert words in message and "\n" not in message
+        assert "public" not in message  # a reserved range is not called public
+
+
+def test_benchmarking_range_is_allowed_like_a_private_network() -> None:
+    assert parse_targets(["198.18.0.0/30"]).count == 2
+    assert parse_targets(["198.19.255.254"]).count == 1
+    with pytest.raises(TargetError, match="public"):
+        parse_targets(["198.20.0.1"])

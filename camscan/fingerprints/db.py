@@ -7,13 +7,14 @@ from collections.abc import Collection, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
+from camscan import caps
 from camscan.fingerprints.loader import parse_bytes, read_file
 from camscan.fingerprints.model import BUILTIN_ORIGIN, Fingerprint, FingerprintError
 from camscan.fingerprints.selftest import LONG_FIELDS, check_entry
 from camscan.models import Match
 
-LONG_CAP = 65536  # http.body is a body prefix of up to 64 KiB
-SHORT_CAP = 4096  # headers, titles, realms, certificate names: far shorter in practice
+LONG_CAP = caps.MATCH_LONG  # http.body is a body prefix of up to 64 KiB
+SHORT_CAP = caps.MATCH_SHORT  # headers, titles, realms, certificate names: far shorter in practice
 
 
 class FingerprintDB:

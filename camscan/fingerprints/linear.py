@@ -1,88 +1,116 @@
-"""Static check that a fingerprint regex cannot backtrack catastrophically on hostile input."""
+"""Fingerprint regexes compiled by RE2: a match takes time linear in the value, whatever the pattern.
+
+Python's `re` backtracks: a pattern such as `^(\\d|\\d\\d)+ Camera$` or `\\d*\\d*\\d*\\d*\\d*x` (from a
+user's file) and a value built for it (a device's title) hold the scan at 100 % CPU for minutes.
+RE2 (google-re2) compiles to automata and never backtracks, so no static "is this pattern risky"
+check is needed: every pattern that compiles is safe. The price is the features automata cannot
+have, lookarounds and backreferences, which are refused when the fingerprint loads.
+"""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeAlias
 
-# re's own parser: the only way to see a pattern's structure without writing a regex parser.
-_parser: Any = importlib.import_module("re._parser")
+import re2
 
-_REPEATS = frozenset({"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"})
-_LOOKS = frozenset({"ASSERT", "ASSERT_NOT"})
-_STARTS = frozenset({"AT_BEGINNING", "AT_BEGINNING_STRING"})
-_UNBOUNDED = 64  # a repeat allowing more than this many items counts as unbounded
+if TYPE_CHECKING:  # start(), end(), groupdict(): the subset of re.Match that fingerprints use
+    LinearMatch: TypeAlias = re2._Match[str]
 
+FLAGS = {"i": "ignore case", "s": "dot matches newline", "m": "multiline"}  # as RE2 inline flags
+MAX_PROGRAM_MEMORY = 8 << 20  # bytes RE2 may use per pattern (program and DFA cache); over it, compile fails
 
-def regex_risk(pattern: str, flags: int = 0, long_input: bool = False) -> str | None:
-    """Why the pattern may run super-linearly on hostile input, or None when it is safe."""
-    tree = _parser.parse(pattern, flags)
-    if _nested(tree, inside=False):
-        return "pattern nests a variable-length repeat inside an unbounded one (catastrophic backtracking)"
-    items = list(tree)
-    anchored = bool(items) and str(items[0][0]) == "AT" and str(items[0][1]) in _STARTS
-    if not anchored and any(_unbounded_in_look(op, av) for op, av in _walk(tree)):
-        return "a lookahead/lookbehind with an unbounded repeat must follow a leading ^ or \\A"
-    if long_input and _risky_for_long_input(items, anchored):
-        return "on this long field, unbounded repeats may only open a lookahead right after a leading ^"
-    return None
-
-
-def _children(av: Any) -> list[Any]:
-    """Sub-patterns directly inside one parsed node's argument."""
-    found: list[Any] = []
-    stack = [av]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple | list):
-            stack.extend(item)
-        elif hasattr(item, "data"):  # a SubPattern
-            found.append(item)
-    return found
+_HINTS = (
+    ("invalid perl operator: (?=", "lookaheads are not supported"),
+    ("invalid perl operator: (?!", "lookaheads are not supported"),
+    ("invalid perl operator: (?<", "lookbehinds are not supported"),
+    ("invalid perl operator: (?>", "atomic groups are not supported"),
+    ("invalid perl operator: (?(", "conditionals are not supported"),
+    ("invalid named capture group", "named groups are written (?P<name>...)"),
+    ("invalid escape sequence: \\1", "backreferences are not supported"),
+    ("invalid escape sequence: \\2", "backreferences are not supported"),
+    ("invalid escape sequence: \\g", "backreferences are not supported"),
+    ("invalid perl operator: (?P", "backreferences (?P=name) are not supported"),
+    ("bad repetition operator", "possessive quantifiers (*+, ++) are not supported"),
+    ("pattern too large", "the pattern is too large (fewer or smaller counted repeats)"),
+)
 
 
-def _walk(tree: Any) -> list[tuple[Any, Any]]:
-    """Every (op, argument) node of a parsed pattern, depth first."""
-    nodes: list[tuple[Any, Any]] = []
-    for op, av in tree:
-        nodes.append((op, av))
-        for sub in _children(av):
-            nodes.extend(_walk(sub))
-    return nodes
+class PatternError(ValueError):
+    """A pattern the linear-time engine refuses; str() is one line saying why."""
 
 
-def _unbounded(op: Any, av: Any) -> bool:
-    return str(op) in _REPEATS and int(av[1]) > _UNBOUNDED
+class LinearPattern:
+    """A compiled fingerprint pattern: the source as written, its flags, and an RE2 program."""
+
+    __slots__ = ("_regex", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: str = "") -> None:
+        unknown = sorted(set(flags) - set(FLAGS))
+        if unknown:
+            raise PatternError(f"unknown flag {unknown[0]!r} (allowed: {''.join(FLAGS)})")
+        self.pattern = pattern
+        self.flags = "".join(sorted(set(flags)))
+        options = re2.Options()
+        options.log_errors = False  # RE2 would print every refused pattern to stderr itself
+        options.max_mem = MAX_PROGRAM_MEMORY
+        source = _from_python(pattern)
+        source = f"(?{self.flags}){source}" if self.flags else source
+        try:
+            self._regex = re2.compile(source, options)
+        except re2.error as exc:
+            raise PatternError(_explain(exc)) from None
+        except UnicodeEncodeError:  # a lone surrogate: not text RE2 (or a TOML file) can hold
+            raise PatternError("the pattern is not valid Unicode text (a lone surrogate)") from None
+
+    @property
+    def groupindex(self) -> Mapping[str, int]:
+        """Named groups and their numbers."""
+        return self._regex.groupindex
+
+    def search(self, text: str) -> LinearMatch | None:
+        """The first match anywhere in text, or None."""
+        try:
+            return self._regex.search(text)
+        except UnicodeEncodeError:  # a lone surrogate (e.g. a JSON "\ud800" escape) cannot be UTF-8
+            return self._regex.search(text.encode("utf-8", "replace").decode("utf-8"))
+
+    def __repr__(self) -> str:
+        return f"LinearPattern({self.pattern!r}, {self.flags!r})"
 
 
-def _variable(op: Any, av: Any) -> bool:
-    return str(op) in _REPEATS and int(av[0]) != int(av[1])
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _nested(tree: Any, inside: bool) -> bool:
-    for op, av in tree:
-        if inside and _variable(op, av):
-            return True
-        outer = inside or _unbounded(op, av)
-        if any(_nested(sub, outer) for sub in _children(av)):
-            return True
-    return False
+def _from_python(pattern: str) -> str:
+    """Python's escapes that RE2 spells otherwise: \\uXXXX and \\UXXXXXXXX -> \\x{...}, \\Z -> \\z."""
+    if "\\" not in pattern:
+        return pattern
+    out: list[str] = []
+    pos = 0
+    while pos < len(pattern):
+        ch = pattern[pos]
+        if ch != "\\" or pos + 1 >= len(pattern):
+            out.append(ch)
+            pos += 1
+            continue
+        nxt = pattern[pos + 1]
+        width = {"u": 4, "U": 8}.get(nxt, 0)
+        digits = pattern[pos + 2 : pos + 2 + width]
+        if width and len(digits) == width and set(digits) <= _HEX:
+            out.append(f"\\x{{{digits}}}")
+            pos += 2 + width
+        else:
+            out.append("\\z" if nxt == "Z" else ch + nxt)
+            pos += 2
+    return "".join(out)
 
 
-def _unbounded_in_look(op: Any, av: Any) -> bool:
-    return str(op) in _LOOKS and any(_unbounded(o, a) for o, a in _walk(av[1]))
-
-
-def _risky_for_long_input(items: list[Any], anchored: bool) -> bool:
-    """True unless every unbounded repeat is the lazy/greedy scan opening a lookahead after ^."""
-    for index, (op, av) in enumerate(items):
-        if str(op) in _LOOKS and anchored and index > 0:
-            body = list(av[1])
-            rest = body[1:] if body and _unbounded(*body[0]) else body
-            if any(_unbounded(o, a) for o, a in _walk(rest)):
-                return True
-            if body and _unbounded(*body[0]) and any(_unbounded(o, a) for o, a in _walk(body[0][1][2])):
-                return True
-        elif _unbounded(op, av) or any(_unbounded(o, a) for o, a in _walk([(op, av)])):
-            return True
-    return False
+def _explain(exc: Exception) -> str:
+    """One line: what RE2 said, and what to write instead when we know."""
+    raw = exc.args[0] if exc.args else exc
+    error = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    for needle, hint in _HINTS:
+        if needle in error:
+            return f"the linear-time regex engine (RE2) refuses it: {hint} ({error})"
+    return f"the linear-time regex engine (RE2) refuses it: {error}"

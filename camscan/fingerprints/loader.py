@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import cast
 
 from camscan.fields import FIELDS
+from camscan.fingerprints.linear import FLAGS, LinearPattern, PatternError
 from camscan.fingerprints.model import Example, Fingerprint, FingerprintError
 from camscan.inputs import read_bytes
 from camscan.models import STRENGTHS
@@ -18,7 +19,6 @@ MAX_FILE_BYTES = 1 << 20
 MAX_PATTERN_CHARS = 2000
 MAX_EXAMPLE_CHARS = 65536
 MAX_TELL_CHARS = 120
-FLAG_BITS = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE}
 
 _FIELD_RE = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
@@ -83,11 +83,13 @@ def _entry(table: dict[str, object], field: str, origin: str, number: int) -> Fi
     if unknown:
         raise fail(f"unknown key '{unknown[0]}'")
     pattern = _text(table["pattern"], "pattern", fail, MAX_PATTERN_CHARS)
-    flags = _flags(table.get("flags", ""), fail)
+    flags = table.get("flags", "")
+    if not isinstance(flags, str) or any(ch not in FLAGS for ch in flags):
+        raise fail(f"'flags' must be a string of {''.join(FLAGS)}")
     try:
-        compiled = re.compile(pattern, flags)
-    except re.error as exc:
-        raise fail(f"pattern does not compile: {exc}") from exc
+        compiled = LinearPattern(pattern, flags)
+    except PatternError as exc:
+        raise fail(f"pattern does not compile: {exc}") from None
     strength = table["strength"]
     if strength not in STRENGTHS:
         raise fail(f"strength must be one of {', '.join(STRENGTHS)}, not {strength!r}")
@@ -114,15 +116,6 @@ def _text(value: object, name: str, fail: _Fail, limit: int) -> str:
     if len(value) > limit:
         raise fail(f"'{name}' is longer than {limit} characters")
     return value
-
-
-def _flags(value: object, fail: _Fail) -> int:
-    if not isinstance(value, str) or any(ch not in FLAG_BITS for ch in value):
-        raise fail(f"'flags' must be a string of {''.join(FLAG_BITS)}")
-    bits = 0
-    for ch in value:
-        bits |= FLAG_BITS[ch]
-    return bits
 
 
 def _list(value: object, name: str, fail: _Fail) -> list[object]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from camscan.fingerprints.linear import LinearPattern
 from camscan.inputs import InputError
 from camscan.models import Strength
 
@@ -42,7 +42,7 @@ class Fingerprint:
 
     id: str
     field: str
-    pattern: re.Pattern[str]
+    pattern: LinearPattern  # RE2: linear-time matching whatever the pattern
     claims: Mapping[str, str]
     strength: Strength
     source: str

@@ -7,7 +7,6 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from camscan import fields
-from camscan.fingerprints.linear import regex_risk
 from camscan.fingerprints.model import BUILTIN_ORIGIN, Fingerprint, one_line
 from camscan.models import CLAIM_KEYS, DEVICE_TYPES, STRENGTHS
 
@@ -37,9 +36,6 @@ def self_test(db: FingerprintDB, vendor_ids: Collection[str]) -> list[str]:
 def check_entry(db: FingerprintDB, fp: Fingerprint, vendor_ids: Collection[str] | None) -> list[str]:
     """What is wrong with one entry, judged inside db (for shadowing); vendor_ids None skips that check."""
     problems = _vocabulary(fp, vendor_ids)
-    risk = regex_risk(fp.pattern.pattern, fp.pattern.flags, long_input=fp.field in LONG_FIELDS)
-    if risk:
-        problems.append(risk)
     if not fp.examples:
         problems.append("has no examples (each entry needs at least one)")
     for example in fp.examples:

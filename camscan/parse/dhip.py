@@ -7,15 +7,17 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from camscan import caps
 from camscan.oui import normalise_mac
 from camscan.parse.fields import ipv4 as read_ipv4
 from camscan.parse.fields import port as read_port
+from camscan.parse.fields import text as read_text
 
 MAGIC = b"\x20\x00\x00\x00DHIP"  # header size 0x20 (LE) + "DHIP"
 HEADER = struct.Struct("<8sIIIIII")  # magic, session id, request id, length, 0, expected length, 0
 HEADER_SIZE = HEADER.size
-MAX_DATAGRAM = 65535
-MAX_BODY = 32 * 1024
+MAX_DATAGRAM = caps.DHIP_DATAGRAM
+MAX_BODY = caps.DHIP_BODY
 MAX_FIELDS = 128
 MAX_VALUE = 512
 MAX_DEPTH = 4  # of nested objects flattened into raw
@@ -105,14 +107,14 @@ def _flatten(obj: Mapping[str, object], out: dict[str, str], prefix: str = "", d
     for key, value in obj.items():
         if len(out) >= MAX_FIELDS:
             return
-        name = f"{prefix}{key}"[:128]
+        name = read_text(f"{prefix}{key}"[:128])
         if isinstance(value, dict):
             if depth < MAX_DEPTH:
                 _flatten(value, out, f"{name}.", depth + 1)
         elif isinstance(value, bool):
             out[name] = "true" if value else "false"
         elif isinstance(value, str | int | float):
-            out[name] = str(value)[:MAX_VALUE]
+            out[name] = read_text(str(value)[:MAX_VALUE])
 
 
 def parse_reply(data: bytes) -> DhipReply:
@@ -135,7 +137,7 @@ def parse_reply(data: bytes) -> DhipReply:
         return raw.get(name) or None
 
     top_mac = doc.get("mac")
-    mac_text = top_mac if isinstance(top_mac, str) and top_mac else get("MAC")
+    mac_text = read_text(top_mac) if isinstance(top_mac, str) and top_mac else get("MAC")
     return DhipReply(
         request_id=request_id,
         mac=normalise_mac(mac_text) if mac_text else None,

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from camscan import caps
 from camscan.oui import normalise_mac
 
 REQUEST = bytes.fromhex("a3010001" + "00" * 12 + "02" + "00" * 15)
@@ -22,7 +23,7 @@ REPLY_MAGIC = b"\xb3\x00"
 REQUEST_MAGIC = b"\xa3\x01"
 FIXED_SIZE = 120
 MAC_TEXT = 17  # "aa:bb:cc:dd:ee:ff"
-MAX_DATAGRAM = 8192
+MAX_DATAGRAM = caps.DVRIP_DATAGRAM
 MAX_FIELDS = 64
 MAX_VALUE = 256
 _LENGTHS = struct.Struct("<2sH16xH")  # magic, section-2 length, section-3 length at offset 20

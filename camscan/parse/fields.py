@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text(value: str) -> str:
+    """value with any lone surrogate (a JSON "\\ud800" escape) replaced by U+FFFD: writable as UTF-8."""
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
 
 
 def port(value: str | None) -> int | None:

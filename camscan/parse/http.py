@@ -5,11 +5,15 @@ from __future__ import annotations
 import html
 import re
 
-TITLE_MAX = 256
-_TITLE_SPAN = 8192  # a real <title> is short; never scan further than this for its end
+from camscan import caps
+from camscan.parse import charset
+from camscan.parse.charset import Decoded
+
+TITLE_MAX = caps.TITLE_CHARS
+_TITLE_SPAN = caps.TITLE_SPAN  # a real <title> is short; never scan further than this for its end
 _TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*[ \t]*(?:,|$)")
-_TITLE_OPEN = re.compile(r"<title\b[^>]{0,512}>", re.IGNORECASE)
+_TITLE_OPEN = re.compile(r"<title\b[^<>]{0,512}>", re.IGNORECASE)  # no "<" inside: each try stops early
 _TITLE_CLOSE = re.compile(r"</title\s*>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:\-]{1,40})""", re.IGNORECASE)
@@ -18,8 +22,8 @@ _META_CHARSET = re.compile(
 )
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xef\xbb\xbf", "utf-8"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16le"),
+    (b"\xfe\xff", "utf-16be"),
 )
 
 
@@ -118,22 +122,26 @@ def extract_title(body: str) -> str | None:
     return title[:TITLE_MAX] or None
 
 
-def _charset(raw: bytes, content_type: str | None) -> str:
+def declared_charset(raw: bytes, content_type: str | None) -> str | None:
+    """The charset label of a body: its BOM, else the Content-Type, else a <meta> near the top; or None."""
     for bom, name in _BOMS:
         if raw.startswith(bom):
             return name
     if content_type:
-        m = _CHARSET.search(content_type)
+        m = _CHARSET.search(content_type[: caps.HTTP_HEADER])
         if m:
             return m.group(1)
-    meta = _META_CHARSET.search(raw[:2048])
-    return meta.group(1).decode("ascii") if meta else "utf-8"
+    meta = _META_CHARSET.search(raw[: caps.CHARSET_SNIFF])
+    return meta.group(1).decode("ascii") if meta else None
+
+
+def decode_page(raw: bytes, content_type: str | None) -> Decoded:
+    """Decode a body prefix by its declared charset when that is a web charset (else Latin-1); never fails."""
+    decoded = charset.decode(raw, declared_charset(raw, content_type))
+    text = decoded.text.removeprefix("\ufeff")
+    return decoded if text is decoded.text else Decoded(text, decoded.codec, decoded.refused)
 
 
 def decode_body(raw: bytes, content_type: str | None) -> str:
-    """Decode a body prefix: BOM, then the Content-Type or <meta> charset, else UTF-8; never fails."""
-    try:
-        text = raw.decode(_charset(raw, content_type), errors="replace")
-    except Exception:  # unknown or non-text codec named by the peer
-        text = raw.decode("utf-8", errors="replace")
-    return text.removeprefix("\ufeff")
+    """The text of a body prefix (decode_page without the note)."""
+    return decode_page(raw, content_type).text

@@ -6,10 +6,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from camscan import caps
+
 # RTSP peers sometimes answer in HTTP (a web server on 554); the caller decides what that means.
 _STATUS_LINE = re.compile(r"(RTSP|HTTP)/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*))?")
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-MAX_HEADERS = 200
+MAX_HEADERS = caps.RTSP_HEADERS
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 

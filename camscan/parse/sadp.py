@@ -6,12 +6,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from camscan import caps
 from camscan.oui import normalise_mac
 from camscan.parse import xmlsafe
 from camscan.parse.fields import ipv4 as read_ipv4
 from camscan.parse.fields import port as read_port
 
-MAX_BYTES = 32 * 1024
+MAX_BYTES = caps.SADP_XML
 MAX_FIELDS = 128
 MAX_VALUE = 512
 

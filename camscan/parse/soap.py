@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
+from camscan import caps
 from camscan.parse import xmlsafe
 
-MAX_BYTES = 64 * 1024
+MAX_BYTES = caps.SOAP_XML
 MAX_MATCHES = 64
 MAX_ITEMS = 64  # per whitespace-separated list (Types, Scopes, XAddrs)
 MAX_TOKEN = 1024

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from camscan import caps
 from camscan.parse import xmlsafe
 
 SSDP_GROUP = "239.255.255.250"
 SSDP_PORT = 1900
-MAX_DATAGRAM = 64 * 1024
-MAX_HEADERS = 64  # header lines read from one datagram
+MAX_DATAGRAM = caps.SSDP_DATAGRAM
+MAX_HEADERS = caps.SSDP_HEADERS  # header lines read from one datagram
 MAX_VALUE = 512  # characters kept of one header or description field
-MAX_DESCRIPTION = 256 * 1024  # default byte cap of a device description
+MAX_DESCRIPTION = caps.UPNP_DESCRIPTION  # default byte cap of a device description
 
 _STATUS = re.compile(r"^HTTP/1\.[01]\s+(\d{3})(?:\s|$)")
 _ST_TEXT = re.compile(r"^[A-Za-z0-9:._/-]{1,200}$")

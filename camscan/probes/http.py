@@ -12,10 +12,10 @@ from typing import ClassVar
 
 import httpx
 
-from camscan import defaults, fields
+from camscan import caps, defaults, fields
 from camscan.context import HTTPS_PORTS, ScanContext
 from camscan.models import Host, Observation, ProbeResult
-from camscan.parse.http import decode_body, extract_title, realms
+from camscan.parse.http import decode_page, extract_title, realms
 from camscan.parse.webpage import first_redirect, page_fields
 from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
@@ -26,7 +26,7 @@ USER_AGENT = defaults.USER_AGENT
 # identity: a compressed body could expand far past the cap before we see it.
 # close: one request per connection, nothing left open on the device.
 REQUEST_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "close"}
-MAX_VALUES = 32  # per header field per response: a peer may repeat a header without end
+MAX_VALUES = caps.HTTP_VALUES  # per header field per response: a peer may repeat a header without end
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +107,14 @@ def cookie_name(set_cookie: str) -> str | None:
 _EMITS = fields.emitted_by("http")  # the page reader's fields, as declared in camscan.fields
 
 
-def body_observations(raw: bytes, headers: httpx.Headers, port: int, cap: int) -> list[Observation]:
-    """Title, page parts (scripts, images, variables, copyright lines…) and decoded prefix of a body."""
+def body_observations(
+    raw: bytes, headers: httpx.Headers, port: int, cap: int
+) -> tuple[list[Observation], str | None]:
+    """Title, page parts (scripts, images, variables, copyright lines…) and decoded prefix of a body, and a
+    note when the page's charset was refused (read as Latin-1)."""
     data = _decompressed(raw[:cap], headers.get("content-encoding"), cap)
-    text = decode_body(data, headers.get("content-type"))
+    page = decode_page(data[:cap], headers.get("content-type"))
+    text = page.text
     obs: list[Observation] = []
     title = extract_title(text)
     if title:
@@ -118,7 +122,7 @@ def body_observations(raw: bytes, headers: httpx.Headers, port: int, cap: int) -
     obs.extend(Observation("http", f, value, port) for f, value in page_fields(text) if f in _EMITS)
     if text.strip():
         obs.append(Observation("http", "http.body", text, port))
-    return obs
+    return obs, page.note
 
 
 def _tls_observations(resp: httpx.Response, port: int) -> list[Observation]:
@@ -131,8 +135,10 @@ def _tls_observations(resp: httpx.Response, port: int) -> list[Observation]:
         return []
 
 
-async def _exchange(ctx: ScanContext, target: Target, obs: list[Observation]) -> tuple[Status, str | None]:
-    """GET one URL, appending observations as they arrive; returns (status, Location)."""
+async def _exchange(
+    ctx: ScanContext, target: Target, obs: list[Observation], notes: list[str]
+) -> tuple[Status, str | None]:
+    """GET one URL, appending observations (and notes) as they arrive; returns (status, Location)."""
     url = target.url(ctx.real_port(target.port))
     async with ctx.http.stream("GET", url, headers=REQUEST_HEADERS) as resp:
         obs.extend(header_observations(resp, target.port, ctx.caps.header))
@@ -144,17 +150,20 @@ async def _exchange(ctx: ScanContext, target: Target, obs: list[Observation]) ->
             if await read_capped(resp, ctx.caps.body, body):
                 status = Status.TOO_LARGE  # leaving the block closes the stream: an endless body stops
         finally:  # a timeout mid-body still keeps what arrived
-            obs.extend(body_observations(bytes(body), resp.headers, target.port, ctx.caps.body))
+            seen, note = body_observations(bytes(body), resp.headers, target.port, ctx.caps.body)
+            obs.extend(seen)
+            if note:
+                notes.append(f"{target.url()}: {note}")
         return status, resp.headers.get("location")
 
 
 async def _guarded(
-    ctx: ScanContext, target: Target, obs: list[Observation], deadline: float
+    ctx: ScanContext, target: Target, obs: list[Observation], notes: list[str], deadline: float
 ) -> tuple[Status, str | None, str | None]:
     """_exchange with the probe deadline and every error mapped to a status: (status, error, Location)."""
     try:
         async with asyncio.timeout_at(deadline):
-            status, location = await _exchange(ctx, target, obs)
+            status, location = await _exchange(ctx, target, obs, notes)
         return status, None, location
     except (TimeoutError, httpx.TimeoutException):
         return Status.TIMEOUT, f"no complete answer within {ctx.timeouts.probe:g}s", None
@@ -175,20 +184,22 @@ class HttpProbe:
         """Probe one logical port of one host; never raises."""
         start = time.monotonic()
         obs: list[Observation] = []
+        notes: list[str] = []  # remarks that do not change the outcome (a refused charset)
         base = Target("https" if port in HTTPS_PORTS else "http", host.ip, port)
         async with ctx.limits.connection(host.ip):
             deadline = asyncio.get_running_loop().time() + ctx.timeouts.probe
-            status, error, location = await _guarded(ctx, base, obs, deadline)
+            status, error, location = await _guarded(ctx, base, obs, notes, deadline)
             # A Location header first, else a page that sends the browser on (meta refresh, script).
             location = location or first_redirect([(o.field, o.value) for o in obs])
             target = redirect_target(base, location) if location else None
             if target is not None:
                 await ctx.limits.rate.acquire(urgent=True)  # the redirect opens a connection of its own
-                followed, why, _ = await _guarded(ctx, target, obs, deadline)
+                followed, why, _ = await _guarded(ctx, target, obs, notes, deadline)
                 if followed is not Status.OK:
                     error = f"redirect to {target.url()}: {why or followed.value}"
                 if followed is Status.TOO_LARGE:
                     status = Status.TOO_LARGE
+        error = "; ".join([error, *notes] if error else notes) or None
         return ProbeResult(
             self.name, host.ip, port, status, tuple(dict.fromkeys(obs)), error, time.monotonic() - start
         )

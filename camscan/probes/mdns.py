@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -14,6 +15,7 @@ from typing import ClassVar
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from camscan import caps
 from camscan.context import ScanContext
 from camscan.models import Observation, Segment, SegmentResult
 from camscan.oui import normalise_mac
@@ -29,13 +31,15 @@ SERVICE_TYPES: tuple[str, ...] = (
     "_onvif._tcp.local.",
 )
 MDNS_PORT = 5353
-MAX_INSTANCES = 512  # instances resolved per run: a flood of announcements cannot grow the work without end
-MAX_PER_HOST = 8  # instances kept per address
+MAX_INSTANCES = caps.MDNS_INSTANCES  # instances resolved per run: a flood cannot grow the work without end
+MAX_PER_HOST = caps.MDNS_PER_HOST  # instances kept per address
 MAX_TXT = 32  # TXT entries kept per instance
 MAX_TEXT = 256  # characters kept of a name or a TXT entry
 RESOLVE_CONCURRENCY = 32
 RESOLVE_TIMEOUT = 3.0  # seconds one resolve may take
 RESOLVE_GRACE = 1.0  # seconds resolves may run past the browse window
+ADMIT_DELAY = 0.25  # seconds an announcement waits for its SRV/A records before it is admitted
+MAX_PENDING = 4 * MAX_INSTANCES  # announcements waiting for admission
 _MAC_KEYS = frozenset({"macaddress"})  # Axis TXT macaddress=ACCC8E...
 
 
@@ -101,28 +105,75 @@ class _Run:
     received: int = 0
     rejected: int = 0
     unresolved: int = 0
-    ignored: set[str] = field(default_factory=set)  # instances past MAX_INSTANCES (at most that many kept)
+    ignored: set[str] = field(default_factory=set)  # instances past MAX_INSTANCES (at most MAX_PENDING kept)
+    capped: set[str] = field(default_factory=set)  # instances of hosts past MAX_PER_HOST (same cap)
+    dropped: Counter[str] = field(default_factory=Counter)  # "ignored" / "capped" -> instances dropped
+    announced: dict[str, int] = field(default_factory=dict)  # cached instances seen per in-scope address
+    pending: dict[str, tuple[str, str]] = field(default_factory=dict)  # announced, not yet admitted
+    admission: asyncio.TimerHandle | None = None
     resolved: list[tuple[str, str, AsyncServiceInfo]] = field(default_factory=list)
     sem: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(RESOLVE_CONCURRENCY))
 
     def on_change(
         self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange
     ) -> None:
-        """Browser callback: start resolving each new instance once, up to MAX_INSTANCES."""
+        """Browser callback: queue each new instance once; admit() decides a moment later."""
         if state_change is ServiceStateChange.Removed:
             return
         key = f"{service_type.lower()}|{name.lower()}"
-        if key in self.seen:
+        if key in self.seen or key in self.capped or key in self.pending or key in self.ignored:
             return
-        if len(self.seen) >= MAX_INSTANCES:
-            if len(self.ignored) < MAX_INSTANCES:
-                self.ignored.add(key)
+        if len(self.pending) >= MAX_PENDING:
+            self._drop("ignored", key)
             return
-        self.seen.add(key)
-        self.received += 1
-        task = asyncio.get_running_loop().create_task(self._resolve(service_type, name))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.pending[key] = (service_type, name)
+        if self.admission is None:
+            # The SRV and A records of an announcement may come in a later packet than its PTR: wait for
+            # them so the cache can say which host announced, then admit per host.
+            self.admission = asyncio.get_running_loop().call_later(ADMIT_DELAY, self.admit)
+
+    def admit(self) -> None:
+        """Start resolving the queued instances, up to MAX_INSTANCES, skipping hosts past their share."""
+        self.admission = None
+        queued, self.pending = self.pending, {}
+        for key, (service_type, name) in queued.items():
+            self.received += 1
+            if self._from_capped_host(service_type, name):
+                self._drop("capped", key)
+            elif len(self.seen) >= MAX_INSTANCES:
+                self._drop("ignored", key)
+            else:
+                self.seen.add(key)
+                task = asyncio.get_running_loop().create_task(self._resolve(service_type, name))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    def _drop(self, why: str, key: str) -> None:
+        """Count a dropped instance ("ignored" or "capped"); remember its name within a cap, so a repeated
+        announcement is not weighed again."""
+        self.dropped[why] += 1
+        where = self.ignored if why == "ignored" else self.capped
+        if len(where) < MAX_PENDING:
+            where.add(key)
+
+    def _from_capped_host(self, service_type: str, name: str) -> bool:
+        """True when the instance's A records (already cached: they come with the announcement) name only
+        hosts that announced MAX_PER_HOST instances already, so a flooder cannot use up the shared budget.
+        """
+        info = AsyncServiceInfo(service_type, name)
+        try:
+            info.load_from_cache(self.zc)
+            addresses = [ip for ip in ipv4_addresses(info) if _safe_in_scope(self.in_scope, ip)]
+        except Exception:  # the cache is only a shortcut: resolve the usual way
+            return False
+        if not addresses:
+            return False
+        if all(self.announced.get(ip, 0) >= MAX_PER_HOST for ip in addresses):
+            return True
+        for ip in addresses:
+            if ip in self.announced or len(self.announced) < caps.UDP_HOSTS:
+                self.announced[ip] = self.announced.get(ip, 0) + 1
+        return False
 
     async def _resolve(self, service_type: str, name: str) -> None:
         async with self.sem:
@@ -261,6 +312,9 @@ class MdnsProbe:
             notes.append(f"{run.unresolved} instance(s) not resolved to an IPv4 address in time")
         if run.ignored:
             notes.append(f"more than {MAX_INSTANCES} instances announced; the rest were ignored")
+        if run.capped:
+            capped = run.dropped["capped"]
+            notes.append(f"{capped} instance(s) of hosts announcing over {MAX_PER_HOST} ignored")
         # Counters in DNS-SD terms: sent = browse questions (service types x interfaces; zeroconf repeats
         # them on its own schedule), received = distinct instances announced, rejected = instances dropped
         # (out of scope, over a cap, or not resolved in time).
@@ -272,7 +326,7 @@ class MdnsProbe:
             elapsed=time.monotonic() - start,
             sent=len(self.service_types) * len(sources),
             received=run.received,
-            rejected=run.rejected + run.unresolved + len(run.ignored),
+            rejected=run.rejected + run.unresolved + run.dropped.total(),
         )
 
     async def _browse(self, azc: AsyncZeroconf, in_scope: Callable[[str], bool], wait: float) -> _Run:
@@ -285,6 +339,9 @@ class MdnsProbe:
                 run.deadline = time.monotonic() + RESOLVE_GRACE
         finally:
             await browser.async_cancel()
+            if run.admission is not None:
+                run.admission.cancel()
+            run.admit()
         try:
             if run.tasks:
                 await asyncio.wait(set(run.tasks), timeout=max(0.0, run.deadline - time.monotonic()) + 0.1)

@@ -6,9 +6,10 @@ import ssl
 
 from cryptography import x509
 
+from camscan import caps
 from camscan.models import Observation
 
-_FIELD_MAX = 1024
+_FIELD_MAX = caps.TLS_NAME
 
 
 def cert_fields(der: bytes) -> dict[str, str]:

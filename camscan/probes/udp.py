@@ -14,15 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from camscan import caps
 from camscan.context import ScanContext
 from camscan.models import Observation, Segment, SegmentResult
 from camscan.status import Status
 
 log = logging.getLogger(__name__)
 
-MAX_DATAGRAM = 64 * 1024
-PER_HOST = 8  # datagrams kept per replying host; a typed + untyped probe over two paths is 4
-MAX_OBSERVATIONS = 512  # per host, after de-duplication
+MAX_DATAGRAM = caps.UDP_DATAGRAM
+PER_HOST = caps.UDP_DATAGRAMS_PER_HOST  # datagrams kept per host; typed + untyped over two paths is 4
+MAX_OBSERVATIONS = caps.UDP_OBSERVATIONS_PER_HOST  # per host, after de-duplication
 RCVBUF = 4 * 1024 * 1024  # lab notes §4.1: 250 immediate replies overflow the default buffer
 READ_BURST = 256  # datagrams read per wake-up, so one busy socket cannot starve the loop
 IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
@@ -154,7 +155,8 @@ def open_unicast() -> tuple[socket.socket, SocketInfo]:
     sock = _udp_socket()
     try:
         rcvbuf = _set_rcvbuf(sock, RCVBUF)
-        sock.bind(("0.0.0.0", 0))
+        # any local address: the kernel picks the source by route; replies are filtered by their source
+        sock.bind(("0.0.0.0", 0))  # noqa: S104
     except BaseException:
         sock.close()
         raise
@@ -163,7 +165,12 @@ def open_unicast() -> tuple[socket.socket, SocketInfo]:
 
 
 class Collector:
-    """Keeps in-scope, decodable replies by source address, within the per-datagram and per-host caps."""
+    """Keeps in-scope, decodable replies by source address, within per-datagram, per-host and total caps.
+
+    Every cap is checked before the datagram is parsed, so a flooding source costs a dictionary lookup
+    per datagram once it has used its share: the reader keeps draining the socket (the other hosts'
+    answers are not lost to a full receive buffer) and memory stays bounded by the host cap.
+    """
 
     def __init__(
         self,
@@ -172,25 +179,52 @@ class Collector:
         *,
         max_datagram: int = MAX_DATAGRAM,
         per_host: int = PER_HOST,
+        max_hosts: int = caps.UDP_HOSTS,
+        parse_budget: int = caps.UDP_PARSE_BYTES_PER_HOST,
+        total_budget: int = caps.UDP_PARSE_BYTES_TOTAL,
     ) -> None:
         self.decode = decode
         self.in_scope = in_scope
         self.max_datagram = max_datagram
         self.per_host = per_host
+        self.max_hosts = max_hosts
+        self.parse_budget = parse_budget
+        self.total_budget = total_budget
         self.own: set[tuple[str, int]] = set()  # our sockets' addresses: what they send is an echo
         self.replies: dict[str, list[tuple[Observation, ...]]] = {}
         self.received = 0
         self.reasons: Counter[str] = Counter()
+        self.parsed: dict[str, int] = {}  # bytes charged per source (at most max_hosts sources)
+        self.parsed_total = 0
+        self.capped: set[str] = set()  # sources that used up their share (a subset of `parsed`)
         # Told of every datagram kept, as it is kept: a reply makes its host alive during the scan.
         self.on_accept: Callable[[str, tuple[Observation, ...]], None] | None = None
 
     def _drop(self, reason: str) -> None:
         self.reasons[reason] += 1
 
+    def _admit(self, ip: str, size: int) -> str | None:
+        """Why a datagram from ip must not be parsed (a cap), or None after charging it to ip's budget."""
+        kept = self.replies.get(ip)
+        spent = self.parsed.get(ip)
+        charge = max(size, caps.UDP_PARSE_CHARGE)
+        if (kept is not None and len(kept) >= self.per_host) or (spent or 0) + charge > self.parse_budget:
+            self.capped.add(ip)
+            return "host-cap"
+        if spent is None and len(self.parsed) >= self.max_hosts:
+            return "hosts-cap"
+        if self.parsed_total + charge > self.total_budget:
+            return "total-cap"
+        self.parsed[ip] = (spent or 0) + charge
+        self.parsed_total += charge
+        return None
+
     def feed(self, data: bytes, addr: tuple[str, int]) -> None:
         """Weigh one datagram from addr; never raises (a bad datagram is counted, not fatal)."""
         self.received += 1
         ip = addr[0]
+        if ip in self.capped:  # first and cheapest: a flooder's datagrams cost one set lookup each
+            return self._drop("host-cap")
         if len(data) > self.max_datagram:
             return self._drop("oversized")
         if (ip, addr[1]) in self.own:
@@ -201,8 +235,9 @@ class Collector:
             wanted = False
         if not wanted:
             return self._drop("out-of-scope")
-        if len(self.replies.get(ip, ())) >= self.per_host:
-            return self._drop("host-cap")  # checked before parsing: a flood costs no parsing
+        cap = self._admit(ip, len(data))
+        if cap is not None:
+            return self._drop(cap)  # checked before parsing: a flood costs no parsing
         try:
             found = self.decode(data, ip)
         except Reject as exc:

@@ -97,7 +97,7 @@ class OnvifSpec:
     mac: str = "{mac}"
     auth: Literal["anonymous", "required"] = "anonymous"
     username: str = "admin"
-    password: str = "camscan-lab"
+    password: str = "camscan-lab"  # noqa: S105 -- the simulated camera's published lab password
     clock_skew: int = 0
 
 

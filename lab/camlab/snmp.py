@@ -110,7 +110,8 @@ def start(
     # MIBS="" loads no MIB files (Debian ships none; numeric OIDs need none); -C: read no other config
     env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(home / "persist")}
     cmd = ["ip", "netns", "exec", router_ns, snmpd, "-f", "-C", "-c", str(conf), "-Lf", str(log)]
-    proc = subprocess.Popen(
+    # Debian's snmpd in the router namespace, argv built here (no shell)
+    proc = subprocess.Popen(  # noqa: S603
         cmd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

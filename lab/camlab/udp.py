@@ -116,11 +116,13 @@ class UdpResponder:
         loop.add_reader(sock.fileno(), self._readable)
 
     def _bind_to_device(self, sock: socket.socket) -> None:
-        assert self.ifname is not None
+        if self.ifname is None:
+            raise RuntimeError("no interface to bind to")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.ifname.encode())
         sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
         sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
-        sock.bind(("0.0.0.0", self.proto.port))
+        # inside the device's own namespace: it must hear unicast and multicast alike (IP_PKTINFO tells which)
+        sock.bind(("0.0.0.0", self.proto.port))  # noqa: S104
         if self.proto.group is not None:
             group, local = socket.inet_aton(self.proto.group), socket.inet_aton(self.device.ip)
             mreqn = struct.pack("=4s4si", group, local, socket.if_nametoindex(self.ifname))
@@ -178,12 +180,13 @@ class UdpResponder:
             if len(self._pending) >= MAX_PENDING:
                 self.stats.dropped += len(replies)
                 return
-            self._later(random.uniform(0, self.jitter), replies, addr)
+            self._later(random.uniform(0, self.jitter), replies, addr)  # noqa: S311 -- reply timing, not a secret
             return
         self._send(replies, addr)
 
     def _later(self, delay: float, replies: list[bytes], addr: tuple[str, int]) -> None:
-        assert self._loop is not None
+        if self._loop is None:
+            raise RuntimeError("the responder is not running")
 
         def fire() -> None:
             self._pending.discard(handle)
