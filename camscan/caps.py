@@ -49,6 +49,10 @@ UDP_PARSE_BYTES_PER_HOST = 64 * KIB  # bytes one source may make us parse, kept 
 UDP_PARSE_BYTES_TOTAL = 16 * KIB * KIB  # all sources together (1000 cameras answering 4 x 2 KiB is 8 MiB)
 UDP_PARSE_CHARGE = 1 * KIB  # the least a datagram is charged: a tiny one still costs a parser setup
 UDP_HOSTS = 4096  # distinct replying hosts tracked per run; datagrams from more are counted, not parsed
+# A scan's discovery session lasts the whole scan: over a large range its caps grow with the targets, to
+# these (no estate has more cameras answering one protocol on one /16; parsing stays bounded by the total).
+UDP_HOSTS_SCAN = 16384
+UDP_PARSE_BYTES_PER_HOST_SCAN = 2 * KIB  # of the total, per host tracked
 UDP_OBSERVATIONS_PER_HOST = 512  # after de-duplication
 MDNS_INSTANCES = 512  # DNS-SD instances resolved per run
 MDNS_PER_HOST = 8  # DNS-SD instances kept per address

@@ -204,7 +204,9 @@ class Pipeline:
             if not issubclass(kind, DatagramProbe):
                 continue
             probe = kind()
-            session = probe.session(self.ctx, self.opts.targets.contains, self._heard_by(name))
+            session = probe.session(
+                self.ctx, self.opts.targets.contains, self._heard_by(name), self.opts.targets.count
+            )
             self.state.sessions[name] = session
             for segment in segments:
                 await session.multicast(segment)

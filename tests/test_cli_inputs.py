@@ -55,7 +55,7 @@ def one_line_exit_2(run: subprocess.CompletedProcess[str], words: str) -> None:
         (["10.0.0.1", "--exclude", ""], "--exclude: an empty list"),
         (["10.0.0.1", "--json", "-", "--csv", "-"], "both write to standard output"),
         (["10.0.0.1", "--json", "/nonexistent-dir/r.json"], "does not exist"),
-        (["10.0.0.1", "--json", "/tmp"], "a folder"),
+        (["10.0.0.1", "--json", "/etc"], "a folder"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_packet(args: list[str], words: str) -> None:
@@ -141,3 +141,7 @@ def test_a_second_signal_while_the_report_is_written_leaves_no_temporary_file(
     with pytest.raises(Aborted), stop_on_signals():
         atomic.write_atomic(str(target), "{}\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reserved_range_is_named_for_what_it_is() -> None:
+    one_line_exit_2(camscan("scan", "192.0.2.10"), "documentation")

@@ -504,11 +504,21 @@ class DatagramProbe:
         ctx: ScanContext,
         in_scope: Callable[[str], bool],
         on_reply: Callable[[str, tuple[Observation, ...]], None] | None = None,
+        addresses: int = 0,
     ) -> Session:
-        """A session for a whole scan (the pipeline asks addresses one by one as it reaches them)."""
+        """A session for a whole scan over `addresses` targets (asked one by one as the pipeline reaches
+        them): its host and parse caps grow with the range, within caps.UDP_HOSTS_SCAN."""
         payloads, decode = self.conversation()
-        cap = self.channel.max_datagram
-        collector = Collector(decode, in_scope, max_datagram=cap, per_host=self.per_host)
+        hosts = min(max(caps.UDP_HOSTS, addresses), caps.UDP_HOSTS_SCAN)
+        total = max(caps.UDP_PARSE_BYTES_TOTAL, hosts * caps.UDP_PARSE_BYTES_PER_HOST_SCAN)
+        collector = Collector(
+            decode,
+            in_scope,
+            max_datagram=self.channel.max_datagram,
+            per_host=self.per_host,
+            max_hosts=hosts,
+            total_budget=total,
+        )
         collector.on_accept = on_reply
         session = Session(ctx, self.name, self.channel, payloads, collector, liveness=self.liveness_payloads)
         self._live = session
