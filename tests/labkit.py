@@ -48,12 +48,14 @@ def require_netns() -> None:
         _cannot(reason)
 
 
-def start_loopback_lab(state_dir: Path, count: int | None = None, attempts: int = 5) -> ThreadedLab:
+def start_loopback_lab(
+    state_dir: Path, count: int | None = None, attempts: int = 5, personas: Path | None = None
+) -> ThreadedLab:
     """A loopback lab on a random 127.x.y.0/24 (parallel runs do not clash), already serving."""
     last: Exception | None = None
     for _ in range(attempts):
         base = f"127.{random.randint(100, 250)}.{random.randint(0, 255)}.0"
-        lab = ThreadedLab(plan_loopback(None, count, base), base, state_dir)
+        lab = ThreadedLab(plan_loopback(personas, count, base), base, state_dir)
         try:
             lab.start()
             return lab
