@@ -2,59 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import math
-import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 # typer's own copy of click: its base for usage errors (an unknown option, a value out of range)
 from typer._click.exceptions import ClickException
 
 from camscan import __version__, defaults
-from camscan.context import Timeouts
-from camscan.credentials import onvif_credentials
-from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
-from camscan.engine import Progress as EngineProgress
-from camscan.fingerprints import FingerprintDB, FingerprintError, self_test, stats
+from camscan.exitcodes import EXIT_BAD_INPUT
+from camscan.fingerprints import self_test, stats
 from camscan.inputs import InputError
 from camscan.lab_command import register as register_lab
-from camscan.models import Report
-from camscan.options import (
-    DISCOVERY_PROTOCOLS,
-    OptionError,
-    parse_discovery,
-    parse_port_map,
-    parse_ports,
-    read_mac_file,
-)
-from camscan.report import render_csv, render_json, render_table, write_atomic
-from camscan.report.atomic import check_outputs
-from camscan.snmpconfig import SnmpRouter, snmp_routers, weak_protocol_warnings
-from camscan.targets import parse_targets
+from camscan.scancmd import ScanExit, ScanRequest, execute, load_fingerprints, prepare
 from camscan.vendors import VendorDB
 from camscan.watchlist import Watchlist, select
-
-EXIT_CLEAN, EXIT_WATCHLISTED, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
-EXIT_REPORT_FAILED = 5  # the scan ran, but its report could not be written (the findings went to stderr)
 
 app = typer.Typer(
     help="Find the IP cameras on your networks and name their real manufacturer, relabels included.",
@@ -84,90 +53,6 @@ def bad_input() -> Iterator[None]:
         yield
     except InputError as exc:
         fail(str(exc))
-
-
-def load_fingerprints(dirs: Sequence[Path], vendors: VendorDB) -> FingerprintDB:
-    """Built-in fingerprints plus the user's folders (validated, so a bad file stops before any packet)."""
-    for folder in dirs:
-        if not folder.is_dir():
-            raise FingerprintError(f"{folder}: not a folder of fingerprint .toml files")
-    return FingerprintDB.load(list(dirs), vendor_ids=vendors.ids())
-
-
-class RichProgress(EngineProgress):
-    """A progress bar on stderr for people at a terminal: stage, steps, hosts found, what is left, ETA."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: object | None = None
-
-    def stage(self, name: str, total: int) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, completed=self.progress.tasks[-1].total)  # type: ignore[arg-type]
-        self.task = self.progress.add_task(name, total=max(total, 1), status="")
-
-    def advance(self, n: int = 1) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, n)  # type: ignore[arg-type]
-
-    def status(self, text: str) -> None:
-        if self.task is not None:
-            self.progress.update(self.task, status=text)  # type: ignore[arg-type]
-
-
-def progress_columns() -> tuple[ProgressColumn, ...]:
-    """Stage, bar, steps, what the stage found and has left, time spent and the estimate of time left."""
-    return (
-        TextColumn("{task.description:>10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-
-
-class Aborted(BaseException):
-    """A second SIGINT or SIGTERM: stop now, write nothing (a BaseException, like KeyboardInterrupt)."""
-
-    def __init__(self, signame: str) -> None:
-        super().__init__(signame)
-        self.signame = signame
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[Stop]:
-    """SIGINT/SIGTERM once: finish early and report what was found; twice: abort, leaving no file."""
-    stop = Stop()
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if stop.reason is not None:
-            raise Aborted(name)
-        stop.request(name)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def incomplete_notice(report: Report, deadline: float) -> str:
-    """One line saying why a scan did not finish and what it left undone (never claims more than it did)."""
-    c, u = report.coverage, report.coverage.unfinished
-    why = (
-        f"stopped by {report.interrupted}"
-        if report.interrupted
-        else f"the scan deadline ({deadline:g} s) passed"
-    )
-    return (
-        f"camscan: incomplete: {why}; {u.addresses:,} of {c.addresses:,} addresses were not probed to the "
-        f"end and {u.hosts:,} live hosts were not fully probed; the report lists the {c.alive:,} hosts found "
-        "so far (coverage.unfinished says what is missing)"
-    )
 
 
 Targets = Annotated[
@@ -290,140 +175,19 @@ def scan(
 ) -> None:
     """Scan, identify cameras, flag watchlisted makers.
 
-    Exit 0 finished and nothing watchlisted, 1 something watchlisted, 2 bad input, 3 failed, 4 did not finish.
+    Exit 0 finished and nothing watchlisted, 1 something watchlisted, 2 bad input, 3 failed, 4 did not finish,
+    5 the report could not be written.
     """
-    with bad_input():
-        pace = defaults.PROFILES.get(profile)
-        if pace is None:
-            raise OptionError(f"--profile: {profile!r} is not one of {', '.join(defaults.PROFILES)}")
-        check_outputs([("--json", json_out), ("--csv", csv_out)])
-        check_finite(
-            rate=rate,
-            connect_timeout=connect_timeout,
-            probe_timeout=probe_timeout,
-            host_timeout=host_timeout,
-            deadline=deadline,
-            discovery_wait=discovery_wait,
-        )
-        if exclude is not None and not exclude.strip():
-            raise OptionError("--exclude: an empty list")
-        excludes = [x for x in (exclude or "").split(",") if x.strip()]
-        if exclude_file is not None:
-            excludes.append(f"@{exclude_file}")
-        target_set = parse_targets(targets, allow_public=allow_public, max_hosts=max_hosts, exclude=excludes)
-        opts = ScanOptions(
-            targets=target_set,
-            ports=parse_ports(ports) if ports is not None else defaults.PORTS,
-            ping_ports=parse_ports(ping_ports, "--ping-ports", empty_ok=True)
-            if ping_ports is not None
-            else defaults.PING_PORTS,
-            interface=interface,
-            profile=pace.name,
-            rate=rate or pace.rate,
-            concurrency=concurrency or pace.concurrency,
-            per_host=per_host or pace.per_host,
-            sweep_per_host=pace.sweep_per_host,
-            timeouts=Timeouts(
-                connect=connect_timeout or pace.connect,
-                probe=probe_timeout or pace.probe,
-                host=host_timeout or pace.host,
-                scan=deadline,
-            ),
-            port_map=parse_port_map(port_map) if port_map is not None else {},
-            macs=read_mac_file(macs) if macs else {},
-            arp=arp,
-            icmp=icmp,
-            multicast=multicast,
-            unicast_discovery=unicast_discovery,
-            discovery=parse_discovery(discovery) if discovery is not None else DISCOVERY_PROTOCOLS,
-            discovery_wait=discovery_wait,
-            onvif=onvif,
-            onvif_credentials=onvif_credentials(
-                onvif_user, onvif_password_file, config, allow_readable_secrets
-            ),
-        )
-        routers = snmp_routers(config, allow_readable_secrets=allow_readable_secrets)
-        vendors = VendorDB.builtin()
-        lists = select(watchlist or [], vendors)
-        db = load_fingerprints(fingerprints or [], vendors)
-    for line in weak_protocol_warnings(routers, config) if config else ():
-        err.print(f"camscan: warning: {escape(line)}", highlight=False, soft_wrap=True)
-    know = Knowledge(fingerprints=db, vendors=vendors, watchlists=lists)
-    to_stdout = "-" in (json_out, csv_out)
-    show_progress = (not quiet) and (progress if progress is not None else err.is_terminal)
-    out = Console(stderr=to_stdout)
-    if not out.is_terminal:
-        out.width = max(out.width, 150)  # a forced table into a file or pipe: do not fold every cell
-    show_table = (not quiet) and (table if table is not None else (out.is_terminal and not to_stdout))
-    with stop_on_signals() as stop:
-        try:
-            report = _run(opts, know, stop, show_progress, routers)
-            _write_outputs(report, json_out, csv_out)
-        except Aborted as exc:
-            fail(f"aborted by a second {exc.signame}: no report written", EXIT_FAILED)
-        flagged = [d for d in report.devices if d.watchlisted]
-        if show_table:
-            render_table(report, out)
-        elif not quiet and not to_stdout:
-            print("\n".join(summary_lines(report)))
-        if not report.complete:
-            err.print(incomplete_notice(report, deadline), highlight=False, soft_wrap=True)
-    if flagged:
-        raise typer.Exit(EXIT_WATCHLISTED)
-    raise typer.Exit(EXIT_CLEAN if report.complete else EXIT_INCOMPLETE)
-
-
-def _run(
-    opts: ScanOptions, know: Knowledge, stop: Stop, show_progress: bool, routers: Sequence[SnmpRouter]
-) -> Report:
-    """Run the scan (with a progress bar when asked); a failure of the scan itself exits 3 with one line."""
+    req = ScanRequest(**locals())
     try:
-        if show_progress:
-            with Progress(*progress_columns(), console=err, transient=True) as bar:
-                return asyncio.run(run_scan(opts, know, RichProgress(bar), stop=stop, snmp_routers=routers))
-        return asyncio.run(run_scan(opts, know, stop=stop, snmp_routers=routers))
-    except Exception as exc:  # exit 1 means "watchlisted": a crash must never look like a finding
-        fail(f"scan failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
-
-
-def _write_outputs(report: Report, json_out: str | None, csv_out: str | None) -> None:
-    """Write the reports; if one cannot be written (a full disk, a closed pipe), the findings still reach
-    the user on stderr and the exit code says the scan ran but its report was not written."""
-    try:
-        if json_out:
-            write_atomic(json_out, render_json(report))
-        if csv_out:
-            write_atomic(csv_out, render_csv(report))
-    except OSError as exc:
-        err.print(
-            f"camscan: error: cannot write the report: {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
-        for line in summary_lines(report):
-            err.print(escape(line), highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_REPORT_FAILED) from None
-
-
-def summary_lines(report: Report) -> list[str]:
-    """A line for cron and pipes, then one line per watchlisted device."""
-    c = report.coverage
-    flagged = [d for d in report.devices if d.watchlisted]
-    lines = [
-        f"camscan: {c.addresses} addresses, {c.alive} alive, {c.cameras} cameras, {len(flagged)} watchlisted"
-    ]
-    for d in flagged:
-        v = d.verdict
-        lines.append(
-            f"WATCHLISTED {d.ip} {d.mac or '-'} {v.manufacturer} brand={v.brand} model={v.model or '-'} "
-            f"lists={','.join(h.list for h in d.watchlist)}"
-        )
-    return lines
-
-
-def check_finite(**values: float | None) -> None:
-    """Refuse infinite and not-a-number values (a report holding Infinity is not JSON strict parsers read)."""
-    for name, value in values.items():
-        if value is not None and not math.isfinite(value):
-            raise OptionError(f"--{name.replace('_', '-')}: {value} is not a finite number")
+        with bad_input():
+            ready = prepare(req)
+        code = execute(req, ready)
+    except ScanExit as exc:
+        if exc.message:
+            fail(exc.message, exc.code)
+        raise typer.Exit(exc.code) from None
+    raise typer.Exit(code)
 
 
 @watchlist_app.command("show")

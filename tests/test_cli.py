@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from camscan import cli, targets
+from camscan import cli, scancmd, targets
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 runner = CliRunner()
@@ -23,7 +23,7 @@ def no_packets(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_dns(name: str) -> list[str]:
         raise AssertionError(f"a DNS query for {name!r} would have been sent")
 
-    monkeypatch.setattr(cli, "run_scan", forbidden)
+    monkeypatch.setattr(scancmd, "run_scan", forbidden)
     monkeypatch.setattr(targets, "_system_resolver", no_dns)
 
 
@@ -111,7 +111,7 @@ def test_a_scan_that_fails_exits_3_never_1(monkeypatch: pytest.MonkeyPatch, tmp_
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("socket table exhausted")
 
-    monkeypatch.setattr(cli, "run_scan", broken)
+    monkeypatch.setattr(scancmd, "run_scan", broken)
     out = tmp_path / "report.json"
     result = runner.invoke(cli.app, ["scan", "10.0.0.1", "--json", str(out)])
     assert result.exit_code == 3

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from camscan.cli import Aborted, stop_on_signals
 from camscan.report import atomic
+from camscan.scancmd import Aborted, stop_on_signals
 from tests.e2ekit import validate
 
 

@@ -9,13 +9,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from camscan.cli import RichProgress, progress_columns
 from camscan.context import Timeouts
 from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
 from camscan.engine import Progress as EngineProgress
 from camscan.fingerprints import FingerprintDB
 from camscan.options import parse_port_map
 from camscan.report.build import ranges
+from camscan.scancmd import RichProgress, progress_columns
 from camscan.targets import parse_targets
 from camscan.vendors import VendorDB
 from camscan.watchlist import select
