@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from camlab import cli, manifest
 from camlab.cli import app as lab_app
+from camlab.personas import load_personas
+from camlab.plan import default_personas_dir, loopback_port_map
 
 runner = CliRunner()
 
@@ -89,7 +91,9 @@ def test_foreground_loopback_serves_until_interrupted(tmp_path: Path, state_base
                 break
             lines.append(line)
         net = base.rsplit(".", 1)[0]
-        command = f"camscan scan {net}.2-5 --port-map 80=10080,443=10443,554=10554 --macs {state}/macs.txt"
+        first = load_personas(default_personas_dir())[:4]  # the devices are the first personas, by id
+        pmap = ",".join(f"{k}={v}" for k, v in loopback_port_map([q for p in first for q in p.ports]).items())
+        command = f"camscan scan {net}.2-5 --port-map {pmap} --macs {state}/macs.txt"
         assert any(command in line for line in lines), lines
         assert any("discovery: 1 UDP responders, unicast only" in line for line in lines), lines  # DHIP
         reply = httpx.get(f"http://{net}.2:10080/", timeout=5)  # acti-e32, the first persona

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,11 +16,13 @@ from onvif import ONVIFCamera
 
 from camlab import onvif as lab_onvif
 from camlab.channels import OnvifSpec
+from camlab.datagrams import wsd_probe_match
 from camlab.loopback import ThreadedLab
-from camlab.personas import load_personas
-from camlab.plan import LabDevice, default_personas_dir
+from camlab.personas import PersonaError, load_persona, load_personas
+from camlab.plan import LabDevice, default_personas_dir, plan_devices
 from camscan.parse import soap, xmlsafe
-from tests.test_lab_channels import soap_call, token
+from camscan.probes import onvif_soap
+from tests.test_lab_channels import lab_token, soap_call, token
 
 PERSONAS = load_personas(default_personas_dir())
 ONVIF = [p.id for p in PERSONAS if p.channels.onvif]
@@ -144,3 +147,70 @@ def test_token_rules() -> None:
     assert not lab_onvif.token_ok(spec, header_with(as_text), now)
     assert not lab_onvif.token_ok(spec, header_with("<Security/>"), now)
     assert not lab_onvif.token_ok(spec, None, now)
+
+
+def _plan_one(tmp_path: Path, onvif_keys: str = "", auth: str = "anonymous") -> LabDevice:
+    """One device of a small ONVIF persona whose [onvif] table gets `onvif_keys`."""
+    text = f"""
+id = "cam"
+description = "test persona"
+mac = "0a:00:00:00:00:00"
+[[service]]
+port = 8999
+kind = "http"
+[expect]
+is_camera = true
+watchlisted = false
+[wsdiscovery]
+scopes = ["onvif://www.onvif.org/name/Cam%20{{serial}}", "onvif://www.onvif.org/hardware/H1", "odm:x"]
+[onvif]
+port = 8999
+auth = "{auth}"
+model = "M1"
+{onvif_keys}
+"""
+    path = tmp_path / "cam.toml"
+    path.write_text(text, encoding="utf-8")
+    return plan_devices([load_persona(path)], 1, "10.77.0.0/24")[0]
+
+
+def _ask(device: LabDevice, operation: str) -> tuple[int, bytes]:
+    spec = device.persona.channels.onvif
+    assert spec is not None
+    return lab_onvif.handle(device, spec, soap_call(operation))
+
+
+def test_get_scopes_lists_what_the_device_announces(tmp_path: Path) -> None:
+    device = _plan_one(tmp_path)
+    status, body = _ask(device, "GetScopes")
+    assert status == 200
+    announced = wsd_probe_match(device, device.persona.channels.wsdiscovery).scopes  # type: ignore[arg-type]
+    assert onvif_soap.parse_scopes(body) == list(announced)
+    assert b"<tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>onvif://www.onvif.org/hardware/H1" in body
+
+
+def test_persona_scopes_and_hostname_override_the_defaults(tmp_path: Path) -> None:
+    plain = _plan_one(tmp_path)
+    assert onvif_soap.parse_hostname(_ask(plain, "GetHostname")[1]) == "M1"  # the model, by default
+    device = _plan_one(tmp_path, 'scopes = ["onvif://www.onvif.org/name/Other"]\nhostname = "cam-{mac_hex}"')
+    assert onvif_soap.parse_scopes(_ask(device, "GetScopes")[1]) == ["onvif://www.onvif.org/name/Other"]
+    hexmac = device.mac.replace(":", "")
+    assert onvif_soap.parse_hostname(_ask(device, "GetHostname")[1]) == f"cam-{hexmac}"
+    silent = _plan_one(tmp_path, "scopes = []")
+    assert onvif_soap.parse_scopes(_ask(silent, "GetScopes")[1]) == []
+
+
+def test_get_scopes_needs_a_token_where_auth_is_required(tmp_path: Path) -> None:
+    device = _plan_one(tmp_path, auth="required")
+    status, body = _ask(device, "GetScopes")
+    assert (status, soap.parse_fault(body)) == (400, "ter:NotAuthorized")
+    assert _ask(device, "GetHostname")[0] == 200  # PRE_AUTH: answered without a token
+    spec = device.persona.channels.onvif
+    assert spec is not None
+    status, body = lab_onvif.handle(device, spec, soap_call("GetScopes", lab_token(spec)))
+    assert status == 200 and len(onvif_soap.parse_scopes(body)) == 3
+
+
+def test_bad_onvif_scopes_are_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(PersonaError, match="'scopes' must be a list"):
+        _plan_one(tmp_path, 'scopes = "onvif://www.onvif.org/name/X"')

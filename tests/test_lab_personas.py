@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import netaddr
@@ -117,6 +118,25 @@ def test_shipped_set_is_broad() -> None:
     assert any(b.startswith(b"SSH-2.0-OpenSSH") for b in banners)
     assert hostile == BEHAVIOURS
     assert {s.kind for p in PERSONAS for s in p.services} == {"http", "https", "rtsp", "tcp", "hostile"}
+
+
+def test_shipped_set_has_the_long_tail_patterns() -> None:
+    by_id = {p.id: p for p in PERSONAS}
+    onvif_ports = {p.channels.onvif.port for p in PERSONAS if p.channels.onvif}
+    assert {80, 8899, 8999} <= onvif_ports  # ONVIF beside the web port and on the ports only ONVIF uses
+    unnamed = [p for p in PERSONAS if p.expect.is_camera and not p.expect.manufacturer and p.channels.onvif]
+    assert unnamed and all(p.channels.onvif and p.channels.onvif.auth == "anonymous" for p in unnamed)
+    relabel = by_id["relabel-trendnet-tv-ip310pi"]  # the label's own MAC block, the maker's firmware
+    assert relabel.mac.startswith("00:14:d1") and relabel.channels.onvif is not None
+    assert relabel.channels.onvif.manufacturer == "TRENDnet" and relabel.expect.manufacturer == "hikvision"
+    web_only = [p for p in PERSONAS if p.expect.manufacturer and not p.channels.names and p.ports == (80,)]
+    assert any(p.expect.watchlisted for p in web_only)
+
+
+def test_readme_states_the_persona_count() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r'simulated devices \("personas"\): (\d+) of them', readme)
+    assert match is not None and int(match.group(1)) == len(PERSONAS)
 
 
 def test_relabels_name_the_real_maker_and_are_watchlisted() -> None:

@@ -21,6 +21,9 @@ personas.py); ``{port}`` is the channel's own TCP port (the ONVIF port). Keys, w
     username = "admin"     # near the device clock (GetSystemDateAndTime, clock_skew seconds off)
     password = "camscan-lab"
     clock_skew = 0         # seconds the device clock is ahead (negative: behind), |skew| <= 10 days
+    scopes = [...]         # GetScopes (needs a token when auth = "required"); default: the [wsdiscovery]
+                           # scopes, which is what a device announces; none at all: an empty list
+    hostname = "..."       # GetHostname Name; default: the model, else "IPC"
 
     [sadp]                 # Hikvision SADP on UDP 37020 (multicast 239.255.255.250 + unicast)
     device_type, description, serial = "{serial}", software_version, dsp_version, oem_info,
@@ -99,6 +102,8 @@ class OnvifSpec:
     username: str = "admin"
     password: str = "camscan-lab"  # noqa: S105 -- the simulated camera's published lab password
     clock_skew: int = 0
+    scopes: tuple[str, ...] | None = None  # None: the [wsdiscovery] scopes
+    hostname: str | None = None  # None: the model, else "IPC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +246,8 @@ def _onvif(where: str, data: Mapping[str, Any]) -> OnvifSpec:
             "username",
             "password",
             "clock_skew",
+            "scopes",
+            "hostname",
         ),
     )
     auth = data.get("auth", "anonymous")
@@ -258,6 +265,8 @@ def _onvif(where: str, data: Mapping[str, Any]) -> OnvifSpec:
         username=_text(where, data, "username") or "admin",
         password=_text(where, data, "password") or "camscan-lab",
         clock_skew=integer(where, data, "clock_skew", 0, -MAX_SKEW, MAX_SKEW),
+        scopes=strings(where, data, "scopes"),
+        hostname=_text(where, data, "hostname"),
     )
 
 

@@ -1,7 +1,8 @@
 """The ONVIF device service of a simulated device: enough SOAP for onvif-zeep-async and camscan's probe.
 
 Operations: GetSystemDateAndTime (the device clock, skewed as the persona says), GetDeviceInformation,
-GetNetworkInterfaces, GetServices, GetCapabilities, GetHostname. With ``auth = "required"`` only the ONVIF
+GetNetworkInterfaces, GetServices, GetCapabilities, GetHostname, GetScopes (the scopes the device announces
+by WS-Discovery, unless the persona lists others). With ``auth = "required"`` only the ONVIF
 PRE_AUTH operations answer without a WS-UsernameToken whose PasswordDigest matches the lab credentials and
 whose Created time is within TOKEN_WINDOW of the device clock; everything else gets a ter:NotAuthorized fault.
 """
@@ -81,6 +82,27 @@ def _xaddr(device: LabDevice, spec: OnvifSpec) -> str:
     return f"http://{where}{PATH}"
 
 
+def scopes(device: LabDevice, spec: OnvifSpec) -> tuple[str, ...]:
+    """The scope URIs GetScopes lists: the persona's own, else the ones its WS-Discovery replies carry."""
+    wsd = device.persona.channels.wsdiscovery
+    listed = spec.scopes if spec.scopes is not None else (wsd.scopes if wsd is not None else ())
+    extra = {"port": str(spec.port)}
+    return tuple(device.render(scope, extra) for scope in listed)
+
+
+def _scopes_response(device: LabDevice, spec: OnvifSpec) -> str:
+    # ONVIF Core: scopes set by the firmware are Fixed, the rest Configurable; which is which does not
+    # matter to a reader, so the type/profile/hardware ones are Fixed as on most devices.
+    items = []
+    for scope in scopes(device, spec):
+        fixed = any(f"/{key}/" in scope.lower() for key in ("type", "profile", "hardware"))
+        items.append(
+            f"<tds:Scopes><tt:ScopeDef>{'Fixed' if fixed else 'Configurable'}</tt:ScopeDef>"
+            f"<tt:ScopeItem>{escape(scope)}</tt:ScopeItem></tds:Scopes>"
+        )
+    return f"<tds:GetScopesResponse>{''.join(items)}</tds:GetScopesResponse>"
+
+
 def _operation(device: LabDevice, spec: OnvifSpec, name: str) -> str | None:
     if name == "GetSystemDateAndTime":
         clock = device_clock(spec)
@@ -129,9 +151,11 @@ def _operation(device: LabDevice, spec: OnvifSpec, name: str) -> str | None:
     if name == "GetHostname":
         return (
             "<tds:GetHostnameResponse><tds:HostnameInformation><tt:FromDHCP>false</tt:FromDHCP>"
-            f"<tt:Name>{_e(device, spec.model) or 'IPC'}</tt:Name>"
+            f"<tt:Name>{_e(device, spec.hostname or spec.model) or 'IPC'}</tt:Name>"
             "</tds:HostnameInformation></tds:GetHostnameResponse>"
         )
+    if name == "GetScopes":
+        return _scopes_response(device, spec)
     return None
 
 
