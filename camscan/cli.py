@@ -30,6 +30,7 @@ from rich.table import Table
 from typer._click.exceptions import ClickException
 
 from camscan import __version__, defaults
+from camscan.cli_sweep import register as register_sweep
 from camscan.context import Timeouts
 from camscan.credentials import onvif_credentials
 from camscan.engine import Knowledge, ScanOptions, Stop, run_scan
@@ -521,6 +522,9 @@ def fingerprints_match(
 def version() -> None:
     """Print camscan's version."""
     print(f"camscan {__version__}")
+
+
+register_sweep(app)  # sweep, diff, history (camscan/cli_sweep.py)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import platformdirs
 
+from camscan.inputs import InputError, read_text
+
 MAX_CONFIG_BYTES = 256 * 1024
 SECTIONS = frozenset({"onvif", "snmp", "site", "history"})
 APP = "camscan"
@@ -24,7 +26,7 @@ _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(?:#.*)?$"
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A config file that cannot be used; str() is one line naming the file, line and key."""
 
 
@@ -39,17 +41,7 @@ def default_history_path() -> Path:
 
 
 def _read_capped(path: Path) -> str:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"config {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"config {path}: larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"config {path}: not UTF-8 text") from None
+    return read_text(path, "config", MAX_CONFIG_BYTES, error=ConfigError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +76,7 @@ class ConfigFile:
         """One line: file, line, section (entry label or number), key, problem."""
         line = self.line_of(section, index, key)
         where = f"{self.path} line {line}" if line else str(self.path)
-        if index is None:
-            what = f"[{section}]"
-        else:
-            what = f"[[{section}]] {label if label else f'entry {index}'}"
+        what = f"[{section}]" if index is None else f"[[{section}]] {label or f'entry {index}'}"
         return ConfigError(f"{where}: {what}: {key + ': ' if key else ''}{problem}")
 
 
@@ -131,7 +120,7 @@ def _locate(lines: list[str], section: str, index: int | None, key: str | None) 
     """Find the entry's header, then the key in it (or in its `[section.sub]` table for 'sub.key')."""
     headers = list(_headers(lines))
     count, start = 0, None
-    for position, (number, name) in enumerate(headers):
+    for position, (_number, name) in enumerate(headers):
         if name == section:
             count += 1
             if index is None or count == index:

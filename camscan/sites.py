@@ -17,20 +17,46 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _KEEP = re.compile(r"^(\d+)\s*(d|days?)?$")
 MAX_KEEP = 100_000
 
-_STRINGS = ("interface", "profile", "onvif_username", "onvif_password_file", "onvif_password_env",
-            "macs_file", "exclude_file")  # fmt: skip
-_NUMBERS = {"deadline": 1.0, "rate": 1.0, "connect_timeout": 0.05, "probe_timeout": 0.1,
-            "host_timeout": 0.1, "discovery_wait": 0.1}  # fmt: skip
+_STRINGS = (
+    "interface",
+    "profile",
+    "onvif_username",
+    "onvif_password_file",
+    "onvif_password_env",
+    "macs_file",
+    "exclude_file",
+)
+_NUMBERS = {
+    "deadline": 1.0,
+    "rate": 1.0,
+    "connect_timeout": 0.05,
+    "probe_timeout": 0.1,
+    "host_timeout": 0.1,
+    "discovery_wait": 0.1,
+}
 _INTEGERS = {"concurrency": (16, defaults.MAX_CONCURRENCY), "per_host": (1, 16), "max_hosts": (1, 2**32)}
 _BOOLS = ("arp", "icmp", "multicast", "unicast_discovery", "onvif", "allow_public")
 _LISTS = ("targets", "exclude", "watchlists", "fingerprints")
 _PORTS = ("ports", "ping_ports")
-_TABLES = {"placement": ("no_watchlisted", "cameras"), "notify": ("file", "webhook", "webhook_secret_file",
-           "webhook_secret_env", "syslog")}  # fmt: skip
+_TABLES = {
+    "placement": ("no_watchlisted", "cameras"),
+    "notify": ("file", "webhook", "webhook_secret_file", "webhook_secret_env", "syslog"),
+}
 SITE_KEYS = frozenset(
-    {"name", "keep", "discovery", "port_map", *_STRINGS, *_NUMBERS, *_INTEGERS, *_BOOLS, *_LISTS, *_PORTS,
-     *_TABLES}
-)  # fmt: skip
+    {
+        "name",
+        "keep",
+        "discovery",
+        "port_map",
+        *_STRINGS,
+        *_NUMBERS,
+        *_INTEGERS,
+        *_BOOLS,
+        *_LISTS,
+        *_PORTS,
+        *_TABLES,
+    }
+)
 _SECRET_WORDS = ("password", "secret", "community", "token")
 
 
@@ -84,6 +110,7 @@ class Site:
     notify: Notify = field(default_factory=Notify)
     keep: Keep | None = None
     config: Path | None = None  # the file it came from: relative paths are relative to its folder
+    index: int = 0  # its [[site]] entry number in that file, for messages
 
     def path(self, value: str) -> Path:
         """A path from the config file, relative to the file's folder."""
@@ -116,7 +143,9 @@ class _SiteReader:
     def name(self) -> str:
         name = self.item.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise self.fail("name", "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            raise self.fail(
+                "name", "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
         return name
 
     def strings(self, key: str, value: Any) -> tuple[str, ...]:
@@ -147,9 +176,8 @@ class _SiteReader:
             low, high = _INTEGERS[key]
             if type(value) is not int or not low <= value <= high:
                 raise self.fail(key, f"must be an integer {low}-{high}")
-        elif key in _BOOLS:
-            if type(value) is not bool:
-                raise self.fail(key, "must be true or false")
+        elif key in _BOOLS and type(value) is not bool:
+            raise self.fail(key, "must be true or false")
         return value
 
     def discovery(self, value: Any) -> tuple[str, ...]:
@@ -160,7 +188,9 @@ class _SiteReader:
             return ()
         unknown = [n for n in names if n not in DISCOVERY_PROTOCOLS]
         if unknown:
-            raise self.fail("discovery", f"unknown protocol {unknown[0]!r}; known: {', '.join(DISCOVERY_PROTOCOLS)}")
+            raise self.fail(
+                "discovery", f"unknown protocol {unknown[0]!r}; known: {', '.join(DISCOVERY_PROTOCOLS)}"
+            )
         return names
 
     def port_map(self, value: Any) -> str:
@@ -212,7 +242,9 @@ class _SiteReader:
         return Notify(
             file=site.path(table["file"]) if "file" in table else None,
             webhook=webhook,
-            webhook_secret_file=site.path(table["webhook_secret_file"]) if "webhook_secret_file" in table else None,
+            webhook_secret_file=site.path(table["webhook_secret_file"])
+            if "webhook_secret_file" in table
+            else None,
             webhook_secret_env=table.get("webhook_secret_env"),
             syslog=("" if syslog is True else syslog) if syslog is not False else None,
         )
@@ -222,8 +254,10 @@ class _SiteReader:
         for key in self.item:
             if key not in SITE_KEYS:
                 secret = any(word in key for word in _SECRET_WORDS)
-                hint = "secrets never go in the config file: use a *_file or *_env key" if secret else (
-                    "unknown key"
+                hint = (
+                    "secrets never go in the config file: use a *_file or *_env key"
+                    if secret
+                    else ("unknown key")
                 )
                 raise self.fail(key, hint)
         if "targets" not in self.item:
@@ -244,15 +278,21 @@ class _SiteReader:
             raise self.fail("onvif_password_file", "give onvif_password_file or onvif_password_env, not both")
         has_password = "onvif_password_file" in options or "onvif_password_env" in options
         if has_password != ("onvif_username" in options):
-            raise self.fail("onvif_username", "onvif_username goes with onvif_password_file or onvif_password_env")
+            raise self.fail(
+                "onvif_username", "onvif_username goes with onvif_password_file or onvif_password_env"
+            )
         keep = None
         if "keep" in self.item:
             try:
                 keep = parse_keep(self.item["keep"], "keep")
             except ValueError as exc:
                 raise self.fail("keep", str(exc).removeprefix("keep: ")) from None
-        site = Site(name, options.pop("targets"), options, self.placement(), keep=keep, config=self.config.path)
-        return Site(site.name, site.targets, site.options, site.placement, self.notify(site), keep, site.config)
+        site = Site(
+            name, options.pop("targets"), options, self.placement(), keep=keep, config=self.config.path
+        )
+        return Site(
+            name, site.targets, options, site.placement, self.notify(site), keep, site.config, self.index
+        )
 
 
 def read_sites(config: ConfigFile) -> list[Site]:

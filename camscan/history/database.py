@@ -1,4 +1,4 @@
-"""Opening the history database: SQLite (a path) or PostgreSQL (a URL); its schema checked, migrated or refused.
+"""Opening the history database: SQLite (a path) or PostgreSQL (a URL); its schema checked, migrated, refused.
 
 A database that is corrupt, not camscan's, or from a newer camscan is reported and left exactly as it is.
 """
@@ -59,7 +59,9 @@ def parse_target(text: str) -> Target:
     except sa.exc.ArgumentError:
         raise HistoryError(f"--db {text!r}: not a path or a database URL") from None
     if url.get_backend_name() != "postgresql":
-        raise HistoryError(f"--db: {url.get_backend_name()!r} databases are not supported (a path, or postgresql://)")
+        raise HistoryError(
+            f"--db: {url.get_backend_name()!r} databases are not supported (a path, or postgresql://)"
+        )
     return Target(url.set(drivername="postgresql+psycopg"), None)
 
 
@@ -130,7 +132,9 @@ def schema_state(conn: Connection) -> str | None:
     if VERSION_TABLE not in names:
         ours = names & set(TABLES)
         if ours:
-            raise HistoryError(f"has tables named {', '.join(sorted(ours))} but no {VERSION_TABLE}: not camscan's")
+            raise HistoryError(
+                f"has tables named {', '.join(sorted(ours))} but no {VERSION_TABLE}: not camscan's"
+            )
         return None
     current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
     if current is not None and current not in _known_revisions():
@@ -142,9 +146,15 @@ def schema_state(conn: Connection) -> str | None:
 
 
 def _describe(target: Target, exc: Exception) -> HistoryError:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if target.path is not None and isinstance(exc, DBAPIError) and (
-        "not a database" in text or "malformed" in text
+    text = (
+        str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if str(exc).strip()
+        else type(exc).__name__
+    )
+    if (
+        target.path is not None
+        and isinstance(exc, DBAPIError)
+        and ("not a database" in text or "malformed" in text)
     ):
         return HistoryError(f"history database {target.name} is corrupt ({text}); left untouched")
     return HistoryError(f"history database {target.name}: {text}")
@@ -165,24 +175,25 @@ def open_engine(target: Target, *, create: bool) -> Engine:
     """Connect, check the schema; with `create` migrate it to the newest revision, else require it."""
     engine = make_engine(target, create=create)
     try:
-        with reporting(target):
-            with engine.connect() as conn:
-                current = schema_state(conn)
-                conn.rollback()
-                if current != head_revision():
-                    if not create:
-                        raise HistoryError(
-                            f"history database {target.name} is at schema {current or 'none'}, not "
-                            f"{head_revision()}: run a sweep to migrate it"
-                        )
-                    cfg = alembic_config()
-                    cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
-                    conn.commit()
+        with reporting(target), engine.connect() as conn:
+            current = schema_state(conn)
+            conn.rollback()
+            if current != head_revision():
+                if not create:
+                    raise HistoryError(
+                        f"history database {target.name} is at schema {current or 'none'}, not "
+                        f"{head_revision()}: run a sweep to migrate it"
+                    )
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
     except HistoryError as exc:
         engine.dispose()
         message = str(exc)
-        raise HistoryError(message if target.name in message else f"history database {target.name}: {message}") from None
+        raise HistoryError(
+            message if target.name in message else f"history database {target.name}: {message}"
+        ) from None
     if target.path is not None and create:
         os.chmod(target.path, 0o600)  # device inventories are not for every local user
     return engine

@@ -1,4 +1,4 @@
-"""Who a sighting is: its identity keys (serial, MAC, ONVIF endpoint UUID, then its address) in order of trust.
+"""Who a sighting is: its identity keys (serial, MAC, ONVIF endpoint UUID, then address), in order of trust.
 
 A camera keeps its serial number through a relabel, a firmware update and any number of DHCP leases; its MAC
 through all but a board swap; its WS-Discovery endpoint UUID (urn:uuid:…) for as long as its configuration
@@ -17,8 +17,26 @@ Kind = Literal["serial", "mac", "uuid", "ip"]
 KINDS: tuple[Kind, ...] = ("serial", "mac", "uuid", "ip")
 MAX_KEY = 256
 # Placeholders firmwares put where a serial belongs: never an identity.
-_NOT_SERIALS = frozenset({"", "0", "00000000", "000000000000", "123456", "123456789", "1234567890", "none",
-                          "null", "n/a", "na", "unknown", "default", "serial", "xxxxxxxx", "ffffffff"})  # fmt: skip
+_NOT_SERIALS = frozenset(
+    {
+        "",
+        "0",
+        "00000000",
+        "000000000000",
+        "123456",
+        "123456789",
+        "1234567890",
+        "none",
+        "null",
+        "n/a",
+        "na",
+        "unknown",
+        "default",
+        "serial",
+        "xxxxxxxx",
+        "ffffffff",
+    }
+)
 _ALL_SAME = re.compile(r"^(.)\1*$")
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 ENDPOINT_FIELD = "wsd.endpoint"

@@ -113,7 +113,9 @@ def find(engine: Engine, ref: str, site: str | None = None) -> Sweep:
         elif len(ref) >= 8:
             like = f"{ref.lower()}%"
             rows = list(
-                conn.execute(sa.select(t.sweeps).where(t.sweeps.c.uuid.like(like) | t.sweeps.c.scan_id.like(like)))
+                conn.execute(
+                    sa.select(t.sweeps).where(t.sweeps.c.uuid.like(like) | t.sweeps.c.scan_id.like(like))
+                )
             )
         else:
             rows = []
@@ -130,10 +132,16 @@ def devices(engine: Engine, sweep_id: int, *, evidence: bool = True) -> list[dic
         hits: dict[int, list[dict[str, Any]]] = defaultdict(list)
         evs: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            for hit in conn.execute(sa.select(t.flags).where(t.flags.c.device_id.in_(chunk)).order_by(t.flags.c.id)):
-                hits[hit.device_id].append({k: getattr(hit, k) for k in ("list", "entity", "reason", "source")})
+            for hit in conn.execute(
+                sa.select(t.flags).where(t.flags.c.device_id.in_(chunk)).order_by(t.flags.c.id)
+            ):
+                hits[hit.device_id].append(
+                    {k: getattr(hit, k) for k in ("list", "entity", "reason", "source")}
+                )
             if evidence:
-                query = sa.select(t.evidence).where(t.evidence.c.device_id.in_(chunk)).order_by(t.evidence.c.id)
+                query = (
+                    sa.select(t.evidence).where(t.evidence.c.device_id.in_(chunk)).order_by(t.evidence.c.id)
+                )
                 for ev in conn.execute(query):
                     evs[ev.device_id].append(_evidence(ev))
     out = [_device(row, hits[row.id], evs[row.id]) for row in rows]
@@ -141,7 +149,9 @@ def devices(engine: Engine, sweep_id: int, *, evidence: bool = True) -> list[dic
 
 
 def _evidence(ev: sa.Row[Any]) -> dict[str, Any]:
-    out = {k: getattr(ev, k) for k in ("probe", "port", "field", "value", "fingerprint", "claims", "strength")}
+    out = {
+        k: getattr(ev, k) for k in ("probe", "port", "field", "value", "fingerprint", "claims", "strength")
+    }
     if ev.note:
         out["note"] = ev.note
     return out
@@ -151,15 +161,33 @@ def _device(row: sa.Row[Any], hits: list[dict[str, Any]], evs: list[dict[str, An
     """In the order of the report contract, then the history's own keys."""
     d = row.details
     return {
-        "ip": row.ip, "mac": row.mac, "mac_vendor": row.mac_vendor, "mac_source": row.mac_source,
-        "mac_router": d.get("mac_router"), "mac_randomised": bool(d.get("mac_randomised")),
-        "hostname": row.hostname, "open_ports": d.get("open_ports") or [], "found_by": d.get("found_by") or [],
-        "is_camera": row.is_camera, "device_type": row.device_type, "manufacturer": row.manufacturer,
-        "brand": row.brand, "model": row.model, "firmware": row.firmware, "serial": row.serial,
-        "confidence": row.confidence, "watchlisted": row.watchlisted, "watchlist": hits,
-        "conflicts": d.get("conflicts") or [], "evidence": evs, "probes": d.get("probes") or [],
-        "asset": row.asset_id, "identity": row.identity, "endpoint": row.endpoint, "placement": row.placement or [],
-    }  # fmt: skip
+        "ip": row.ip,
+        "mac": row.mac,
+        "mac_vendor": row.mac_vendor,
+        "mac_source": row.mac_source,
+        "mac_router": d.get("mac_router"),
+        "mac_randomised": bool(d.get("mac_randomised")),
+        "hostname": row.hostname,
+        "open_ports": d.get("open_ports") or [],
+        "found_by": d.get("found_by") or [],
+        "is_camera": row.is_camera,
+        "device_type": row.device_type,
+        "manufacturer": row.manufacturer,
+        "brand": row.brand,
+        "model": row.model,
+        "firmware": row.firmware,
+        "serial": row.serial,
+        "confidence": row.confidence,
+        "watchlisted": row.watchlisted,
+        "watchlist": hits,
+        "conflicts": d.get("conflicts") or [],
+        "evidence": evs,
+        "probes": d.get("probes") or [],
+        "asset": row.asset_id,
+        "identity": row.identity,
+        "endpoint": row.endpoint,
+        "placement": row.placement or [],
+    }
 
 
 HISTORY_KEYS = ("asset", "identity", "endpoint", "placement")
@@ -184,7 +212,9 @@ def previous(engine: Engine, sweep: Sweep) -> Sweep | None:
     """The site's last sweep with results before this one."""
     query = (
         sa.select(t.sweeps)
-        .where((t.sweeps.c.site == sweep.site) & (t.sweeps.c.id < sweep.id) & t.sweeps.c.status.in_(WITH_RESULTS))
+        .where(
+            (t.sweeps.c.site == sweep.site) & (t.sweeps.c.id < sweep.id) & t.sweeps.c.status.in_(WITH_RESULTS)
+        )
         .order_by(t.sweeps.c.id.desc())
         .limit(1)
     )
@@ -196,4 +226,9 @@ def previous(engine: Engine, sweep: Sweep) -> Sweep | None:
 def count_rows(engine: Engine, tables: Sequence[str] = t.TABLES) -> dict[str, int]:
     """Rows per table (for `history list --stats` and the tests)."""
     with engine.connect() as conn:
-        return {name: int(conn.execute(sa.select(sa.func.count()).select_from(t.metadata.tables[name])).scalar_one()) for name in tables}
+        return {
+            name: int(
+                conn.execute(sa.select(sa.func.count()).select_from(t.metadata.tables[name])).scalar_one()
+            )
+            for name in tables
+        }

@@ -24,7 +24,9 @@ def prune(engine: Engine, site: str, keep: Keep) -> int:
             doomed = [row.id for row in ids[1:] if _aware(row.started_at) < horizon]
         if not doomed:
             return 0
-        running = set(conn.execute(sa.select(s.id).where(s.id.in_(doomed) & (s.status == "running"))).scalars())
+        running = set(
+            conn.execute(sa.select(s.id).where(s.id.in_(doomed) & (s.status == "running"))).scalars()
+        )
         doomed = [i for i in doomed if i not in running]
         for chunk in (doomed[i : i + 500] for i in range(0, len(doomed), 500)):
             device_ids = sa.select(t.devices.c.id).where(t.devices.c.sweep_id.in_(chunk))

@@ -41,6 +41,12 @@ def clean(value: Any) -> Any:
     return value
 
 
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def writing(engine: Engine) -> Connection:
     """A connection whose transactions take SQLite's write lock at once (no effect on PostgreSQL)."""
     return engine.connect().execution_options(write=True)
@@ -51,13 +57,22 @@ def begin_sweep(engine: Engine, site: str, targets: Sequence[str]) -> int:
     with writing(engine) as conn, conn.begin():
         result = conn.execute(
             t.sweeps.insert().values(
-                uuid=str(uuid.uuid4()), site=site, status="running", started_at=utcnow(),
-                scanner=f"{socket.gethostname()}[{os.getpid()}]"[:255], camscan_version=__version__,
-                targets=list(targets), deadline_hit=False, addresses=0, alive=0, cameras=0, watchlisted=0,
+                uuid=str(uuid.uuid4()),
+                site=site,
+                status="running",
+                started_at=utcnow(),
+                scanner=f"{socket.gethostname()}[{os.getpid()}]"[:255],
+                camscan_version=__version__,
+                targets=list(targets),
+                deadline_hit=False,
+                addresses=0,
+                alive=0,
+                cameras=0,
+                watchlisted=0,
                 violations=0,
-            )  # fmt: skip
+            )
         )
-        return int(result.inserted_primary_key[0])
+        return _new_id(result)
 
 
 def abandon_stale(engine: Engine, site: str, keep: int | None = None) -> int:
@@ -69,7 +84,9 @@ def abandon_stale(engine: Engine, site: str, keep: int | None = None) -> int:
         result = conn.execute(
             t.sweeps.update()
             .where(where)
-            .values(status="abandoned", note="the sweep ended without recording its results (killed, crashed)")
+            .values(
+                status="abandoned", note="the sweep ended without recording its results (killed, crashed)"
+            )
         )
         return int(result.rowcount)
 
@@ -91,27 +108,47 @@ def _asset_for(
     for kind, value in keys:
         found = conn.execute(
             sa.select(t.asset_keys.c.asset_id).where(
-                (t.asset_keys.c.site == site) & (t.asset_keys.c.kind == kind) & (t.asset_keys.c.value == value)
+                (t.asset_keys.c.site == site)
+                & (t.asset_keys.c.kind == kind)
+                & (t.asset_keys.c.value == value)
             )
         ).scalar()
         if found is not None and found not in claimed:
             conn.execute(t.assets.update().where(t.assets.c.id == found).values(last_sweep=sweep_id))
             return int(found), kind
     result = conn.execute(t.assets.insert().values(site=site, first_sweep=sweep_id, last_sweep=sweep_id))
-    return int(result.inserted_primary_key[0]), keys[0][0]
+    return _new_id(result), keys[0][0]
 
 
 def _bind_keys(conn: Connection, site: str, keys: list[tuple[Kind, str]], asset: int) -> None:
     """Every key of the sighting now names its asset (a MAC moved to a new serial follows the serial)."""
     for kind, value in keys:
-        where = (t.asset_keys.c.site == site) & (t.asset_keys.c.kind == kind) & (t.asset_keys.c.value == value)
+        where = (
+            (t.asset_keys.c.site == site) & (t.asset_keys.c.kind == kind) & (t.asset_keys.c.value == value)
+        )
         if conn.execute(t.asset_keys.update().where(where).values(asset_id=asset)).rowcount == 0:
             conn.execute(t.asset_keys.insert().values(site=site, kind=kind, value=value, asset_id=asset))
 
 
-def _device_row(dev: Mapping[str, Any], sweep_id: int, asset: int, via: str, placement: list[str]) -> dict[str, Any]:
-    names = ("ip", "mac", "mac_vendor", "mac_source", "hostname", "is_camera", "device_type", "manufacturer",
-             "brand", "model", "firmware", "serial", "confidence", "watchlisted")  # fmt: skip
+def _device_row(
+    dev: Mapping[str, Any], sweep_id: int, asset: int, via: str, placement: list[str]
+) -> dict[str, Any]:
+    names = (
+        "ip",
+        "mac",
+        "mac_vendor",
+        "mac_source",
+        "hostname",
+        "is_camera",
+        "device_type",
+        "manufacturer",
+        "brand",
+        "model",
+        "firmware",
+        "serial",
+        "confidence",
+        "watchlisted",
+    )
     return {
         **{name: dev.get(name) for name in names},
         "sweep_id": sweep_id,
@@ -127,16 +164,27 @@ def _insert_device(
     conn: Connection, dev: Mapping[str, Any], sweep_id: int, asset: int, via: str, placement: list[str]
 ) -> None:
     device_id = conn.execute(t.devices.insert().values(**_device_row(dev, sweep_id, asset, via, placement)))
-    row_id = int(device_id.inserted_primary_key[0])
+    row_id = _new_id(device_id)
     evidence = [
-        {"device_id": row_id, "probe": e["probe"], "port": e.get("port"), "field": e["field"], "value": e["value"],
-         "fingerprint": e.get("fingerprint"), "claims": e.get("claims", {}), "strength": e["strength"],
-         "note": e.get("note")}  # fmt: skip
+        {
+            "device_id": row_id,
+            "probe": e["probe"],
+            "port": e.get("port"),
+            "field": e["field"],
+            "value": e["value"],
+            "fingerprint": e.get("fingerprint"),
+            "claims": e.get("claims", {}),
+            "strength": e["strength"],
+            "note": e.get("note"),
+        }
         for e in dev.get("evidence", ())
     ]
     if evidence:
         conn.execute(t.evidence.insert(), evidence)
-    hits = [{"device_id": row_id, **{k: h[k] for k in ("list", "entity", "reason", "source")}} for h in dev.get("watchlist", ())]
+    hits = [
+        {"device_id": row_id, **{k: h[k] for k in ("list", "entity", "reason", "source")}}
+        for h in dev.get("watchlist", ())
+    ]
     if hits:
         conn.execute(t.flags.insert(), hits)
 
@@ -175,14 +223,22 @@ def record_sweep(
             .values(
                 status="complete" if scan["complete"] else "incomplete",
                 note=None if scan["complete"] else _incomplete_note(scan, coverage),
-                finished_at=utcnow(), scan_id=scan["id"], targets=scan["targets"],
-                deadline_hit=scan["deadline_hit"], interrupted=scan["interrupted"],
-                addresses=coverage["addresses"], alive=coverage["alive"], cameras=coverage["cameras"],
+                finished_at=utcnow(),
+                scan_id=scan["id"],
+                targets=scan["targets"],
+                deadline_hit=scan["deadline_hit"],
+                interrupted=scan["interrupted"],
+                addresses=coverage["addresses"],
+                alive=coverage["alive"],
+                cameras=coverage["cameras"],
                 watchlisted=sum(1 for d in devices if d["watchlisted"]),
                 violations=sum(1 for d in devices if violations.get(d["ip"])),
-                scan=scan, coverage=coverage, unmatched=report["unmatched"], watchlists=list(watchlists),
+                scan=scan,
+                coverage=coverage,
+                unmatched=report["unmatched"],
+                watchlists=list(watchlists),
                 placement=dict(placement_policy),
-            )  # fmt: skip
+            )
         )
 
 
