@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.labkit", "tests.udpkit"]  # lab fixtures; netns (a throw-away namespace)
+pytest_plugins = ["tests.labkit", "tests.udpkit", "tests.pgkit"]  # lab fixtures; netns (a throw-away namespace)
 
 _real_getaddrinfo = socket.getaddrinfo
 
