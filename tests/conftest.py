@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.labkit", "tests.udpkit", "tests.pgkit"]  # lab fixtures; netns (a throw-away namespace)
+# lab fixtures; netns (a throw-away namespace); a throw-away PostgreSQL server
+pytest_plugins = ["tests.labkit", "tests.udpkit", "tests.pgkit"]
 
 _real_getaddrinfo = socket.getaddrinfo
 

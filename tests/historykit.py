@@ -56,11 +56,19 @@ def variant(
     return out
 
 
-def record(engine: Engine, site: str, report: Mapping[str, Any], violations: Mapping[str, list[str]] | None = None) -> read.Sweep:
+def record(
+    engine: Engine, site: str, report: Mapping[str, Any], violations: Mapping[str, list[str]] | None = None
+) -> read.Sweep:
     """Store a report as a finished sweep of `site` and return it."""
     sweep_id = store.begin_sweep(engine, site, report["scan"]["targets"])
     store.record_sweep(
-        engine, sweep_id, site, report, watchlists=NO_WATCHLISTS, placement_policy={}, violations=violations or {}
+        engine,
+        sweep_id,
+        site,
+        report,
+        watchlists=NO_WATCHLISTS,
+        placement_policy={},
+        violations=violations or {},
     )
     return read.find(engine, str(sweep_id))
 

@@ -1,8 +1,8 @@
-"""A throw-away PostgreSQL server from Debian's `postgresql` package, for the history tests (root only).
+"""A throw-away PostgreSQL server from Debian's `postgresql` package for the history tests (root only).
 
-`pg_server` (session) runs initdb and pg_ctl as the `postgres` user in a temporary directory on a free loopback
-port; `pg_url` gives each test a fresh database on it. Both are skipped for a non-root user (with the reason)
-and fail under CI=true when the server cannot be started.
+`pg_server` (session) runs initdb and pg_ctl as the `postgres` user in a temporary directory on a free
+loopback port; `pg_url` gives each test a fresh database on it. Both are skipped for a non-root user (with the
+reason) and fail under CI=true when the server cannot be started.
 """
 
 from __future__ import annotations
@@ -85,9 +85,13 @@ def pg_server() -> Iterator[str]:
         os.chown(path, entry.pw_uid, entry.pw_gid)
     port = free_port()
     try:
-        _as_postgres(str(bindir / "initdb"), "-D", str(data), "-U", DB_USER, "-A", "trust", "--no-sync", "-E", "UTF8")
+        _as_postgres(
+            str(bindir / "initdb"), "-D", str(data), "-U", DB_USER, "-A", "trust", "--no-sync", "-E", "UTF8"
+        )
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start")
+        _as_postgres(
+            str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"), "-w", "start"
+        )
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(home, ignore_errors=True)
         _cannot(f"cannot start PostgreSQL: {exc}")
@@ -95,7 +99,18 @@ def pg_server() -> Iterator[str]:
         yield f"postgresql://{DB_USER}@127.0.0.1:{port}"
     finally:
         subprocess.run(
-            ["runuser", "-u", PG_USER, "--", str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            [
+                "runuser",
+                "-u",
+                PG_USER,
+                "--",
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
             capture_output=True,
             timeout=60,
         )

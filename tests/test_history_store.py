@@ -1,4 +1,4 @@
-"""History on SQLite and on a real PostgreSQL: round trips, identity across moves, diffs, refusals, retention."""
+"""History on SQLite and a real PostgreSQL: round trips, identity across moves, diffs, refusals, retention."""
 
 from __future__ import annotations
 
@@ -38,7 +38,11 @@ def test_a_stored_sweep_exports_the_report_it_recorded(engine: Engine) -> None:
 
 def test_a_device_at_a_new_address_is_one_device_that_moved(engine: Engine) -> None:
     first = record(engine, "lab", recorded())
-    second = record(engine, "lab", variant(recorded(), moves={"127.201.7.3": "127.201.7.40", "127.201.7.6": "127.201.7.41"}))
+    second = record(
+        engine,
+        "lab",
+        variant(recorded(), moves={"127.201.7.3": "127.201.7.40", "127.201.7.6": "127.201.7.41"}),
+    )
     changes = compare(engine, first, second)
     assert sorted((m.before["ip"], m.after["ip"]) for m in changes.moved) == [
         ("127.201.7.3", "127.201.7.40"),
@@ -46,7 +50,9 @@ def test_a_device_at_a_new_address_is_one_device_that_moved(engine: Engine) -> N
     ]
     assert not (changes.added or changes.gone or changes.changed or changes.newly_watchlisted)
     assets = {d["ip"]: d["asset"] for d in read.devices(engine, first.id)}
-    assert {d["ip"]: d["asset"] for d in read.devices(engine, second.id)}["127.201.7.40"] == assets["127.201.7.3"]
+    assert {d["ip"]: d["asset"] for d in read.devices(engine, second.id)}["127.201.7.40"] == assets[
+        "127.201.7.3"
+    ]
 
 
 def test_serial_outranks_mac_and_a_randomised_mac_is_no_identity() -> None:
@@ -75,7 +81,11 @@ def test_relabel_gone_new_and_remediated_are_reported_exactly(engine: Engine) ->
     report = recorded()
     dahua, axis = device(report, "IPC-HFW2431"), device(report, "M3045")
     first = record(engine, "lab", report)
-    later = variant(report, drop=[dahua["ip"]], change={axis["ip"]: {"brand": "acme", "model": "M3046-V", "firmware": "10.12.1"}})
+    later = variant(
+        report,
+        drop=[dahua["ip"]],
+        change={axis["ip"]: {"brand": "acme", "model": "M3046-V", "firmware": "10.12.1"}},
+    )
     changes = compare(engine, first, record(engine, "lab", later))
     assert [d["ip"] for d in changes.gone] == [d["ip"] for d in changes.remediated] == [dahua["ip"]]
     assert [(c.after["ip"], c.fields) for c in changes.changed] == [
@@ -92,7 +102,9 @@ def test_an_unfinished_sweep_does_not_call_the_unseen_gone_and_exits_4(engine: E
     first = record(engine, "lab", clean)
     cut = variant(clean, drop=["127.201.7.3"], complete=False)
     changes = compare(engine, first, record(engine, "lab", cut))
-    assert [d["ip"] for d in changes.unseen] == ["127.201.7.3"] and not changes.gone and not changes.remediated
+    assert (
+        [d["ip"] for d in changes.unseen] == ["127.201.7.3"] and not changes.gone and not changes.remediated
+    )
     assert changes.exit_code() == 4
     assert diff.to_json(changes)["counts"]["unseen"] == 1
 
@@ -129,8 +141,16 @@ def test_retention_keeps_the_newest_and_drops_what_only_old_sweeps_saw(engine: E
     assert [s.site for s in read.sweeps(engine)] == ["elsewhere", "lab", "lab"]
     assert retention.prune(engine, "lab", Keep(days=30)) == 0
     with engine.connect() as conn:
-        keys = set(conn.execute(sa.select(schema.asset_keys.c.value).where(schema.asset_keys.c.site == "lab")).scalars())
-    assert "PHB-GONE-0001" not in keys and "3c:d9:2b:4d:ff:ff" not in keys and old.id not in {s.id for s in read.sweeps(engine)}
+        keys = set(
+            conn.execute(
+                sa.select(schema.asset_keys.c.value).where(schema.asset_keys.c.site == "lab")
+            ).scalars()
+        )
+    assert (
+        "PHB-GONE-0001" not in keys
+        and "3c:d9:2b:4d:ff:ff" not in keys
+        and old.id not in {s.id for s in read.sweeps(engine)}
+    )
     assert read.find(engine, str(other.id)).alive == 6
 
 
@@ -172,7 +192,7 @@ def test_a_corrupt_sqlite_file_is_reported_and_never_overwritten(tmp_path: Path)
     broken = bytearray(real.read_bytes())
     broken[100:4096] = b"\xff" * (4096 - 100)  # the schema page overwritten
     real.write_bytes(bytes(broken))
-    with pytest.raises(HistoryError, match="corrupt|malformed"):
+    with pytest.raises(HistoryError, match=r"corrupt|malformed"):
         open_engine(parse_target(str(real)), create=True)
     assert path.read_bytes() == before and real.read_bytes() == bytes(broken)
 
@@ -192,3 +212,14 @@ def _fingerprint(target: str) -> str:
         count = conn.exec_driver_sql("SELECT count(*) FROM devices").scalar()
     engine.dispose()
     return f"{rows}/{count}"
+
+
+def test_the_revisions_camscan_knows_are_alembics() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "camscan.history:migrations")
+    script = ScriptDirectory.from_config(cfg)
+    assert tuple(reversed([r.revision for r in script.walk_revisions()])) == schema.REVISIONS
+    assert script.get_current_head() == schema.HEAD

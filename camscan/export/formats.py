@@ -6,7 +6,6 @@ import json
 
 from sqlalchemy.engine import Engine
 
-from camscan.export.html import render_html
 from camscan.export.jsonl import render_jsonl
 from camscan.export.table import render_csv
 from camscan.history import read
@@ -27,6 +26,8 @@ def render(engine: Engine, sweep: read.Sweep, fmt: str) -> str:
     if fmt == "csv":
         return render_csv(sweep, devices)
     if fmt == "html":
+        from camscan.export.html import render_html  # Jinja2 loads only for the audit report
+
         before = read.previous(engine, sweep)
         return render_html(sweep, devices, before, read.devices(engine, before.id) if before else None)
     raise ValueError(f"unknown export format {fmt!r}")

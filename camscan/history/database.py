@@ -5,6 +5,7 @@ A database that is corrupt, not camscan's, or from a newer camscan is reported a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,14 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from camscan.history.schema import TABLES, VERSION_TABLE
+from camscan.history.schema import HEAD, REVISIONS, TABLES, VERSION_TABLE
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000  # another site's sweep writing to the same SQLite file: wait, do not fail
@@ -107,22 +104,15 @@ def make_engine(target: Target, *, create: bool) -> Engine:
     return sa.create_engine(target.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
-def alembic_config() -> Config:
-    """Alembic's configuration for camscan's migrations (package data, so an installed camscan migrates)."""
+def migrate(conn: Connection) -> None:
+    """Bring the schema to the newest revision with Alembic (its scripts are package data)."""
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS)
-    return cfg
-
-
-def head_revision() -> str:
-    """The newest schema revision this camscan knows."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
-
-
-def _known_revisions() -> set[str]:
-    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
 
 
 def schema_state(conn: Connection) -> str | None:
@@ -136,10 +126,13 @@ def schema_state(conn: Connection) -> str | None:
                 f"has tables named {', '.join(sorted(ours))} but no {VERSION_TABLE}: not camscan's"
             )
         return None
-    current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
-    if current is not None and current not in _known_revisions():
+    rows = list(conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+    if len(rows) > 1:
+        raise HistoryError(f"{VERSION_TABLE} names {len(rows)} schema revisions; camscan keeps one")
+    current = rows[0] if rows else None
+    if current is not None and current not in REVISIONS:
         raise HistoryError(
-            f"its schema (revision {current}) is newer than this camscan knows ({head_revision()}): "
+            f"its schema (revision {current}) is newer than this camscan knows ({HEAD}): "
             "upgrade camscan; the database was left untouched"
         )
     return current
@@ -178,15 +171,13 @@ def open_engine(target: Target, *, create: bool) -> Engine:
         with reporting(target), engine.connect() as conn:
             current = schema_state(conn)
             conn.rollback()
-            if current != head_revision():
+            if current != HEAD:
                 if not create:
                     raise HistoryError(
                         f"history database {target.name} is at schema {current or 'none'}, not "
-                        f"{head_revision()}: run a sweep to migrate it"
+                        f"{HEAD}: run a sweep to migrate it"
                     )
-                cfg = alembic_config()
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                migrate(conn)
                 conn.commit()
     except HistoryError as exc:
         engine.dispose()
@@ -195,5 +186,6 @@ def open_engine(target: Target, *, create: bool) -> Engine:
             message if target.name in message else f"history database {target.name}: {message}"
         ) from None
     if target.path is not None and create:
-        os.chmod(target.path, 0o600)  # device inventories are not for every local user
+        with contextlib.suppress(OSError):  # another user's file: leave its mode alone
+            os.chmod(target.path, 0o600)  # device inventories are not for every local user
     return engine
