@@ -37,3 +37,11 @@ def no_dns_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
     yield
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the artefacts the run kept (the audit report's screenshot)."""
+    from tests.chromekit import WRITTEN
+
+    for path in WRITTEN:
+        terminalreporter.write_line(f"test artefact: {path}")

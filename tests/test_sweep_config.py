@@ -81,7 +81,8 @@ def test_sites_live_beside_the_onvif_and_snmp_entries(tmp_path: Path) -> None:
     path.write_text(
         '[history]\ndb = "hist/h.sqlite"\nkeep = "90d"\n\n'
         '[[onvif]]\nnetwork = "10.1.0.0/16"\nusername = "audit"\npassword_file = "onvif.pw"\n\n'
-        '[[snmp]]\nnetwork = "10.1.0.0/16"\nrouter = "10.1.0.1"\nversion = "2c"\ncommunity_file = "community"\n\n'
+        '[[snmp]]\nnetwork = "10.1.0.0/16"\nrouter = "10.1.0.1"\nversion = "2c"\n'
+        'community_file = "community"\n\n'
         + GOOD_SITE
         + 'profile = "gentle"\nports = [80, 554]\nkeep = 30\ndiscovery = ["wsdiscovery", "sadp"]\n'
         '[site.placement]\nno_watchlisted = ["10.1.0.0/24"]\ncameras = ["10.1.8.0/22"]\n'

@@ -84,7 +84,7 @@ def audit_context(
         "watchlisted": [d for d in devices if d["watchlisted"]],
         "misplaced": [d for d in devices if d.get("placement")],
         "watchlists": sweep.watchlists or [],
-        "placement": sweep.placement or {},
+        "placement": {"no_watchlisted": [], "cameras": [], **(sweep.placement or {})},
         "before": before,
         "before_started": stamp(before.started_at) if before else None,
         "changes": diff.to_json(changes)["counts"],
