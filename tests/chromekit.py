@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's `chromium`) driven over its DevTools protocol: render a page, read it, shoot it.
+"""Headless Chromium (Debian's `chromium`) over its DevTools protocol: render a page, read it, shoot it.
 
 Chromium runs with a fresh profile, no network services of its own (background networking, component updates,
 sync off), and loads only the file it is given. Screenshots are kept under test-artifacts/ (or

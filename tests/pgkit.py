@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 PG_USER = "postgres"  # the system user Debian's postgresql package creates
 DB_USER = "camscan"
+SOCKETS: dict[str, str] = {}  # the running server's socket directory and port, for clients in other netns
 
 
 def _ci() -> bool:
@@ -95,6 +96,7 @@ def pg_server() -> Iterator[str]:
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(home, ignore_errors=True)
         _cannot(f"cannot start PostgreSQL: {exc}")
+    SOCKETS.update(dir=str(sockets), port=str(port))
     try:
         yield f"postgresql://{DB_USER}@127.0.0.1:{port}"
     finally:
@@ -125,6 +127,12 @@ def create_database(base: str) -> str:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     engine.dispose()
     return f"{base}/{name}"
+
+
+def socket_url(url: str) -> str:
+    """The same database over the server's Unix socket: reachable from a network namespace the test built."""
+    name = url.rsplit("/", 1)[1]
+    return f"postgresql://{DB_USER}@/{name}?host={SOCKETS['dir']}&port={SOCKETS['port']}"
 
 
 @pytest.fixture

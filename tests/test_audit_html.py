@@ -9,7 +9,9 @@ from camscan.history.database import open_engine, parse_target
 from tests.chromekit import Page, chromium, require_chromium
 from tests.historykit import device, record, recorded, variant
 
-COUNTS = "Object.fromEntries([...document.querySelectorAll('[data-count]')].map(e => [e.dataset.count, e.innerText]))"
+COUNTS = (
+    "Object.fromEntries([...document.querySelectorAll('[data-count]')].map(e => [e.dataset.count, e.innerText]))"
+)
 SECTIONS = "[...document.querySelectorAll('section[data-device]')].map(e => e.dataset.device)"
 MAKERS = "document.querySelectorAll('table[data-table=makers] tr').length - 1"
 STATUS = "document.querySelector('[data-field=status]').innerText"
@@ -42,8 +44,8 @@ def test_the_audit_report_renders_in_chromium_with_the_sweeps_counts(tmp_path: P
 def _check(page: Page, watchlisted: list[str]) -> None:
     counts = page.evaluate(COUNTS)
     assert counts == {
-        "addresses": "6", "alive": "6", "cameras": "4", "watchlisted": "3", "violations": "1", "unidentified": "1",
-        "probed": "6",
+        "addresses": "6", "alive": "6", "probed": "6", "cameras": "4", "watchlisted": "3", "violations": "1",
+        "unidentified": "1",
     }  # fmt: skip
     assert page.evaluate(SECTIONS) == watchlisted
     assert page.evaluate(MAKERS) == 6  # axis, dahua, hikvision/ezviz, hikvision, hp, unknown
