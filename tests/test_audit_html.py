@@ -11,6 +11,7 @@ from tests.historykit import device, record, recorded, variant
 
 COUNTS = (
     "Object.fromEntries([...document.querySelectorAll('[data-count]')]"
+    ".map(e => [e.dataset.count, e.innerText]))"
 )
 SECTIONS = "[...document.querySelectorAll('section[data-device]')].map(e => e.dataset.device)"
 MAKERS = "document.querySelectorAll('table[data-table=makers] tr').length - 1"
