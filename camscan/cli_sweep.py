@@ -89,7 +89,7 @@ def sweep(
     """Sweep the configured sites, store each sweep, print what changed since the last.
 
     Exit 0 nothing to report, 1 watchlisted or misplaced (see --fail-on), 2 bad input, 3 failed, 4 a sweep did
-    not finish, 5 a sweep of that site was already running.
+    not finish, 5 an export could not be written, 6 a sweep of that site was already running.
     """
     args = dict(locals())  # the options, before the import below adds a name
     from camscan import sweepcmd

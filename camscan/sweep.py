@@ -24,7 +24,15 @@ from camscan.report.json import report_to_dict
 from camscan.siteopts import PreparedSite
 from camscan.sites import Keep
 
-EXIT_CLEAN, EXIT_FOUND, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_LOCKED = 0, 1, 2, 3, 4, 5
+EXIT_CLEAN, EXIT_FOUND, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_UNWRITTEN, EXIT_LOCKED = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+)
 # Several sites in one run: the most urgent code wins. A finding first (exit 1 is never hidden), then a
 # failure, a site that was already being swept, an unfinished sweep, and only then "all clear".
 PRECEDENCE = (EXIT_FOUND, EXIT_FAILED, EXIT_LOCKED, EXIT_INCOMPLETE, EXIT_CLEAN)

@@ -29,7 +29,15 @@ from camscan.options import OptionError
 from camscan.report.atomic import write_atomic
 from camscan.siteopts import PreparedSite, prepare
 from camscan.sites import Keep, Notify, Site, parse_keep, read_history, read_sites
-from camscan.sweep import EXIT_BAD_INPUT, EXIT_FAILED, Outcome, combined_exit, scan_runner, sweep_site
+from camscan.sweep import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_UNWRITTEN,
+    Outcome,
+    combined_exit,
+    scan_runner,
+    sweep_site,
+)
 
 err = Console(stderr=True)
 
@@ -183,7 +191,7 @@ def sweep(
     """Sweep the configured sites, store each sweep, print what changed since the last.
 
     Exit 0 nothing to report, 1 watchlisted or misplaced (see --fail-on), 2 bad input, 3 failed, 4 a sweep did
-    not finish, 5 a sweep of that site was already running.
+    not finish, 5 an export could not be written, 6 a sweep of that site was already running.
     """
     from camscan.cli import Aborted, RichProgress, progress_columns, stop_on_signals
 
@@ -199,7 +207,8 @@ def sweep(
     }
     with bad_input():
         cfg = _config(config, required=True)
-        assert cfg is not None
+        if cfg is None:  # _config raises first; this is for the type checker
+            raise ConfigError("no config file")
         chosen = _pick(read_sites(cfg), site, cfg)
         policy = _fail_on(fail_on)
         keeps = {s.name: _keep(keep, s, cfg) for s in chosen}
@@ -234,7 +243,7 @@ def sweep(
             try:
                 _exports(outcome, engine, wanted)
             except (OSError, HistoryError) as exc:
-                fail(f"cannot write an export: {exc}", EXIT_FAILED)
+                fail(f"cannot write an export: {exc}", EXIT_UNWRITTEN)
             site_notify = prepared.site.notify
             cli_notify = Notify(
                 notify_file, webhook, webhook_secret_file, webhook_secret_env, "" if syslog else None

@@ -20,6 +20,7 @@ from tests.e2ekit import validate
 from tests.historykit import db_target, device, engine, record, recorded, variant
 
 __all__ = ["db_target", "engine"]  # fixtures
+VERSION = sa.table(schema.VERSION_TABLE, sa.column("version_num"))
 
 
 def compare(engine: Engine, old: read.Sweep, new: read.Sweep) -> diff.Diff:
@@ -163,7 +164,7 @@ def test_the_migrations_create_exactly_the_schema(engine: Engine) -> None:
 def test_a_database_from_a_newer_camscan_is_refused_and_left_alone(engine: Engine, db_target: str) -> None:
     record(engine, "lab", recorded())
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"UPDATE {schema.VERSION_TABLE} SET version_num = '9999'")
+        conn.execute(VERSION.update().values(version_num="9999"))
     engine.dispose()
     before = _fingerprint(db_target)
     for create in (True, False):
@@ -175,7 +176,7 @@ def test_a_database_from_a_newer_camscan_is_refused_and_left_alone(engine: Engin
 def test_a_foreign_database_is_refused(db_target: str) -> None:
     raw = open_engine(parse_target(db_target), create=True)  # make it, then make it look like someone else's
     with raw.begin() as conn:
-        conn.exec_driver_sql(f"DROP TABLE {schema.VERSION_TABLE}")
+        sa.Table(schema.VERSION_TABLE, sa.MetaData(), autoload_with=conn).drop(conn)
     raw.dispose()
     with pytest.raises(HistoryError, match="not camscan's"):
         open_engine(parse_target(db_target), create=True)
@@ -208,7 +209,7 @@ def _fingerprint(target: str) -> str:
         return hashlib.sha256(Path(target).read_bytes()).hexdigest()
     engine = sa.create_engine(target.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(f"SELECT version_num FROM {schema.VERSION_TABLE}").all()
+        rows = conn.execute(sa.select(VERSION.c.version_num)).all()
         count = conn.exec_driver_sql("SELECT count(*) FROM devices").scalar()
     engine.dispose()
     return f"{rows}/{count}"

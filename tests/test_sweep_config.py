@@ -107,7 +107,7 @@ def test_sites_live_beside_the_onvif_and_snmp_entries(tmp_path: Path) -> None:
     assert parse_keep("12") == Keep(sweeps=12) and parse_keep("7d") == Keep(days=7)
 
 
-def test_a_second_sweep_of_a_running_site_says_so_and_exits_5(tmp_path: Path) -> None:
+def test_a_second_sweep_of_a_running_site_says_so_and_exits_6(tmp_path: Path) -> None:
     path = tmp_path / "camscan.toml"
     path.write_text(GOOD_SITE.replace("10.1.0.0/24", "127.0.0.1"))
     db = tmp_path / "h.sqlite"
@@ -115,5 +115,5 @@ def test_a_second_sweep_of_a_running_site_says_so_and_exits_5(tmp_path: Path) ->
     engine = open_engine(target, create=True)
     with site_lock(engine, target, "hq"):
         run = camscan("sweep", "--config", str(path), "--db", str(db), "--quiet")
-    assert run.code == 5
+    assert run.code == 6
     assert "site hq: a sweep of site 'hq' is already running" in run.stderr

@@ -1,4 +1,4 @@
-"""SIGKILL a sweep mid-way on the namespace lab: earlier history stays, a second sweep meanwhile exits 5,
+"""SIGKILL a sweep mid-way on the namespace lab: earlier history stays, a second sweep meanwhile exits 6,
 and the next sweep succeeds (marking the killed one abandoned)."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_the_next_sweep_succeeds(
     try:
         _wait_for_running(db_target)
         meanwhile = camscan(*sweep, netns=ns)
-        assert meanwhile.code == 5 and "is already running (sweep 2 by" in meanwhile.stderr, meanwhile.stderr
+        assert meanwhile.code == 6 and "is already running (sweep 2 by" in meanwhile.stderr, meanwhile.stderr
         victim.send_signal(signal.SIGKILL)
         assert victim.wait(10) == -signal.SIGKILL
     finally:

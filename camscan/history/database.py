@@ -55,6 +55,8 @@ def parse_target(text: str) -> Target:
         url = sa.make_url(text)
     except sa.exc.ArgumentError:
         raise HistoryError(f"--db {text!r}: not a path or a database URL") from None
+    if url.password is not None:
+        raise HistoryError("--db: no password in the URL (others can read it): use ~/.pgpass or PGPASSWORD")
     if url.get_backend_name() != "postgresql":
         raise HistoryError(
             f"--db: {url.get_backend_name()!r} databases are not supported (a path, or postgresql://)"
@@ -126,7 +128,8 @@ def schema_state(conn: Connection) -> str | None:
                 f"has tables named {', '.join(sorted(ours))} but no {VERSION_TABLE}: not camscan's"
             )
         return None
-    rows = list(conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+    version = sa.table(VERSION_TABLE, sa.column("version_num"))
+    rows = list(conn.execute(sa.select(version.c.version_num)).scalars())
     if len(rows) > 1:
         raise HistoryError(f"{VERSION_TABLE} names {len(rows)} schema revisions; camscan keeps one")
     current = rows[0] if rows else None

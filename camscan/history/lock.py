@@ -49,7 +49,8 @@ def _holder(engine: Engine, site: str) -> str:
 
 @contextmanager
 def _file_lock(target: Target, site: str) -> Iterator[None]:
-    assert target.path is not None
+    if target.path is None:
+        raise ValueError("a file lock needs an SQLite file")
     slug = re.sub(r"[^A-Za-z0-9._-]", "_", site)
     path = target.path.with_name(f"{target.path.name}.{slug}.lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -43,7 +43,8 @@ def clean(value: Any) -> Any:
 
 def _new_id(result: sa.CursorResult[Any]) -> int:
     key = result.inserted_primary_key
-    assert key is not None
+    if key is None:
+        raise RuntimeError("the database returned no id for a new row")
     return int(key[0])
 
 
