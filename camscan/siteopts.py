@@ -74,7 +74,9 @@ def _onvif(
     user = o.get("onvif_username")
     if user is not None:
         if "onvif_password_file" in o:
-            password = read_password(site.path(o["onvif_password_file"]), "onvif_password_file")
+            password = read_password(
+                site.path(o["onvif_password_file"]), "onvif_password_file", o.get("allow_readable", False)
+            )
         else:
             password = os.environ.get(o["onvif_password_env"], "")
             if not password:
@@ -146,6 +148,7 @@ def prepare(
 ) -> PreparedSite:
     """Check and build everything a sweep of the site needs; ConfigError naming file, line and key if not."""
     o = {**site.options, **{k: v for k, v in overrides.items() if v is not None}}
+    o["allow_readable"] = allow_readable_secrets
     if o.get("profile", defaults.DEFAULT_PROFILE) not in defaults.PROFILES:
         raise OptionError(f"--profile: {o['profile']!r} is not one of {', '.join(defaults.PROFILES)}")
     try:

@@ -74,6 +74,7 @@ def test_a_bad_config_is_one_line_naming_file_line_and_key_and_exit_2(
 
 def test_sites_live_beside_the_onvif_and_snmp_entries(tmp_path: Path) -> None:
     (tmp_path / "onvif.pw").write_text("secret-onvif\n")
+    (tmp_path / "onvif.pw").chmod(0o600)
     community = tmp_path / "community"
     community.write_text("secret-snmp\n")
     community.chmod(0o600)

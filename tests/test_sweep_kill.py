@@ -19,12 +19,9 @@ from camlab import netns
 from camlab.plan import LabError, default_personas_dir
 from camscan.history import read
 from camscan.history.database import open_engine, parse_target
-from tests.historykit import db_target
 from tests.labkit import require_netns
-from tests.pgkit import socket_url
 from tests.sweepkit import camscan
 
-__all__ = ["db_target"]
 pytestmark = pytest.mark.netns
 
 SUBNET = "10.79.0.0/24"
@@ -68,11 +65,10 @@ def _wait_for_running(db: str, timeout: float = 30.0) -> None:
 
 
 def test_sigkill_mid_sweep_loses_nothing_and_the_next_sweep_succeeds(
-    small_lab: dict[str, Any], tmp_path: Path, db_target: str
+    small_lab: dict[str, Any], tmp_path: Path
 ) -> None:
+    db_target = str(tmp_path / "history.sqlite")  # PostgreSQL's lock and store are tested in the other files
     ns = small_lab["scanner_netns"]
-    if "://" in db_target:  # the scanner's namespace has its own loopback: reach the server by its socket
-        db_target = socket_url(db_target)
     config = tmp_path / "camscan.toml"
     config.write_text(
         f'[[site]]\nname = "lab"\ntargets = ["{SUBNET}"]\ninterface = "scan0"\n'
