@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed-stamp
 # Root gets the namespace lab (real ARP, real MACs); anyone else gets the loopback lab.
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: setup lab-tools snmpd demo test lint typecheck unit bench fuzz clean lab-down
+.PHONY: setup lab-tools test-servers snmpd demo test lint typecheck unit bench fuzz clean lab-down
 
-setup: $(STAMP) lab-tools
+setup: $(STAMP) lab-tools test-servers
 
 # The namespace labs' Debian tools (root only: the loopback lab needs none): nftables is the simulated devices'
 # host firewall, snmpd the routed lab's router agent (and the SNMP tests' agent), snmp (snmpwalk) what the tests
@@ -25,6 +25,18 @@ lab-tools:
 		{ systemctl disable --now snmpd >/dev/null 2>&1 || true; }; fi
 
 snmpd: lab-tools
+
+# The sweep history's and audit report's tests talk to real servers (root only: others skip those tests): Debian's
+# PostgreSQL (the tests start their own throw-away cluster as the postgres user; the system cluster the package
+# starts is stopped and disabled) and headless Chromium, which renders the HTML audit report.
+test-servers:
+	@if [ "$(IS_ROOT)" = yes ] && command -v apt-get >/dev/null && \
+		! { ls /usr/lib/postgresql/*/bin/pg_ctl && command -v chromium; } >/dev/null 2>&1; then \
+		echo "installing the test servers (postgresql, chromium)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get install -y -qq postgresql chromium >/dev/null 2>&1 || \
+			{ apt-get update -qq && apt-get install -y -qq postgresql chromium >/dev/null; }; } && \
+		{ systemctl disable --now postgresql >/dev/null 2>&1 || true; }; fi
 
 $(STAMP): pyproject.toml lab/pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

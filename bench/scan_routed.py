@@ -34,10 +34,16 @@ VERDICT = ("manufacturer", "brand", "is_camera", "device_type", "watchlisted")
 PROBES_PER_ADDRESS = 1 + len(defaults.PING_PORTS) + 4
 
 
+def note(text: str) -> None:
+    """A progress line on stderr, so a long run (nmap -sn over a /16 takes most of it) shows where it is."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 def camscan_run(
     name: str, scanner: str, targets: list[str], work: Path, extra: list[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One camscan scan in the scanner namespace: its numbers and its report."""
+    note(f"{name}: camscan scan {' '.join(targets)}")
     out = work / f"{name}.json"
     cmd = in_ns(
         scanner, sys.executable, "-m", "camscan", "scan", *targets, "--json", str(out), "--quiet", *extra
@@ -103,6 +109,7 @@ def nmap_runs(
     ports = ",".join(map(str, defaults.PORTS))
     light = ["-sV", "--version-light", "-n", "-Pn", "-p", ports, "-T4", "--host-timeout", "60s"]
     cmd = in_ns(scanner, "nmap", *light, "-iL", str(work / "live.txt"), "-oX", str(work / "sv.xml"))
+    note(f"nmap -sV on {len(sn_found)} live hosts")
     sv = measure("nmap -sV", cmd, budget=budget)
     if sv.seconds <= budget:
         out["nmap -sV light, live hosts"] = {
@@ -120,6 +127,7 @@ def masscan_run(manifest: dict[str, Any], scanner: str, work: Path, rate: float)
     ports = ",".join(map(str, defaults.PORTS))
     args = ["-p", ports, "--rate", str(int(rate)), "-e", manifest["interface"], "--router-ip", router]
     cmd = in_ns(scanner, "masscan", manifest["supernet"], *args, "--wait", "2", "-oJ", str(work / "m.json"))
+    note("masscan")
     run = measure("masscan", cmd)
     text = (work / "m.json").read_text() if (work / "m.json").exists() else "[]"
     hosts = {item["ip"] for item in json.loads(text or "[]")}

@@ -17,6 +17,7 @@ from rich.table import Table
 from typer._click.exceptions import ClickException
 
 from camscan import __version__, defaults
+from camscan.cli_sweep import register as register_sweep
 from camscan.exitcodes import EXIT_BAD_INPUT
 from camscan.fingerprints import self_test, stats
 from camscan.inputs import InputError
@@ -285,6 +286,9 @@ def fingerprints_match(
 def version() -> None:
     """Print camscan's version."""
     print(f"camscan {__version__}")
+
+
+register_sweep(app)  # sweep, diff, history (camscan/cli_sweep.py)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+from camscan import config
 from camscan.context import OnvifCredentials
 from camscan.inputs import InputError, read_text
 
@@ -56,20 +56,12 @@ def _entry(
     return network, OnvifCredentials(item["username"], password)
 
 
-CONFIG_SECTIONS = frozenset({"onvif", "snmp"})
-
-
 def read_config(path: Path) -> dict[str, Any]:
-    """The --config TOML file's tables (size-capped; only known sections)."""
-    text = read_text(path, "config", MAX_FILE_BYTES, error=CredentialError)
+    """The --config TOML file's tables (size-capped; only known sections), read by camscan.config."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CredentialError(f"config {path}: not valid TOML ({exc})") from None
-    unknown = set(data) - CONFIG_SECTIONS
-    if unknown:
-        raise CredentialError(f"config {path}: unknown section(s) {', '.join(sorted(unknown))}")
-    return data
+        return config.load(path).data
+    except config.ConfigError as exc:
+        raise CredentialError(str(exc)) from None
 
 
 def config_entries(path: Path, data: dict[str, Any], section: str) -> list[Any]:

@@ -77,7 +77,13 @@ _FIELDS: tuple[Field, ...] = (
     # ---- ONVIF WS-Discovery ProbeMatch, and the device service's GetScopes (same scope vocabulary)
     Field("wsd.types", ("wsdiscovery",), "stack", "ProbeMatch Types"),
     Field("wsd.xaddr", ("wsdiscovery",), "stack", "a device-service address (XAddr)"),
-    Field("wsd.endpoint", ("wsdiscovery",), "detail", "EndpointReference address"),
+    Field(
+        "wsd.endpoint",
+        ("wsdiscovery",),
+        "recorded",
+        "EndpointReference address",
+        note="the device's WS-Discovery endpoint UUID: says nothing of its maker; kept to know it again",
+    ),
     Field("wsd.scopes", ("wsdiscovery",), "detail", "all scopes, space separated"),
     Field("wsd.metadata_version", ("wsdiscovery",), "detail", "MetadataVersion"),
     Field(

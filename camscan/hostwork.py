@@ -17,6 +17,7 @@ from camscan.status import Status
 
 HOST_DEADLINE_PASSED = "host deadline passed"
 SCAN_CUT_SHORT = "the scan ended (deadline or signal) before this probe finished"
+DEADLINE_MARGIN = 0.05  # seconds a probe that keeps partial answers stops before its host's deadline
 
 JobFactory = Callable[[], Awaitable[ProbeResult]]
 
@@ -189,8 +190,10 @@ class Prober:
         onvif = self.onvif
 
         async def ask() -> ProbeResult:
+            # Its own deadline a moment before the host's: a slow device's answers so far are kept.
+            before = None if hw.deadline is None else hw.deadline - DEADLINE_MARGIN
             try:
-                result = await onvif.run(self.ctx, hw.host(), xaddr)
+                result = await onvif.run(self.ctx, hw.host(), xaddr, before)
             finally:
                 hw.onvif_busy = False
             hw.onvif_ok = hw.onvif_ok or result.status is Status.OK

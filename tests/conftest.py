@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.labkit", "tests.udpkit"]  # lab fixtures; netns (a throw-away namespace)
+# lab fixtures; netns (a throw-away namespace); a throw-away PostgreSQL server
+pytest_plugins = ["tests.labkit", "tests.udpkit", "tests.pgkit"]
 
 _real_getaddrinfo = socket.getaddrinfo
 
@@ -36,3 +37,11 @@ def no_dns_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
     yield
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the artefacts the run kept (the audit report's screenshot)."""
+    from tests.chromekit import WRITTEN
+
+    for path in WRITTEN:
+        terminalreporter.write_line(f"test artefact: {path}")

@@ -28,7 +28,9 @@ class FakeOnvif(OnvifProbe):
         self.delay = delay
         self.asked: list[str] = []
 
-    async def run(self, ctx: ScanContext, host: Host, xaddr: str) -> ProbeResult:
+    async def run(
+        self, ctx: ScanContext, host: Host, xaddr: str, deadline: float | None = None
+    ) -> ProbeResult:
         self.asked.append(xaddr)
         await asyncio.sleep(self.delay)
         status = Status.OK if xaddr in self.working else Status.PROTOCOL_ERROR

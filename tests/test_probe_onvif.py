@@ -584,3 +584,13 @@ def test_endpoint_keeps_path_and_port_and_drops_userinfo() -> None:
     assert endpoint_for("http://127.0.0.1", IP).url(80) == "http://127.0.0.1:80/onvif/device_service"
     with pytest.raises(XAddrRefused, match="not the probed address"):
         endpoint_for("http://127.0.0.2:80/onvif/device_service", IP)
+
+
+async def test_a_deadline_mid_probe_keeps_what_the_device_already_said() -> None:
+    device = Device(stall_on="GetHostname")  # identity answered, then the extras hang
+    async with serving(device) as (port,), httpx.AsyncClient(trust_env=False) as client:
+        ctx = context(client, port_map={80: port}, probe=10.0)
+        deadline = asyncio.get_running_loop().time() + 1.0
+        result = await OnvifProbe().run(ctx, Host(IP), f"http://{IP}/onvif/device_service", deadline)
+    assert result.status is Status.TIMEOUT and "kept" in (result.error or "")
+    assert values(result, "onvif.manufacturer") == ["HIKVISION"]

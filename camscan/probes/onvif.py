@@ -342,8 +342,13 @@ class OnvifProbe:
             return []
         return [Observation(self.name, "mac.address", mac, ep.port) for mac in macs]
 
-    async def run(self, ctx: ScanContext, host: Host, xaddr: str) -> ProbeResult:
-        """Probe the device service at xaddr (which must be on host.ip); never raises."""
+    async def run(
+        self, ctx: ScanContext, host: Host, xaddr: str, deadline: float | None = None
+    ) -> ProbeResult:
+        """Probe the device service at xaddr (which must be on host.ip); never raises.
+
+        With a `deadline` (event-loop time), a device still answering then ends the probe with TIMEOUT and
+        what it has said so far (the device information, say, without the extras that came after)."""
         start = time.monotonic()
         obs: list[Observation] = []
         try:
@@ -358,7 +363,10 @@ class OnvifProbe:
             creds = None
         scrub = _Scrubber(creds)
         try:
-            status, error = await self._identify(ctx, ep, creds, obs)
+            async with asyncio.timeout_at(deadline):
+                status, error = await self._identify(ctx, ep, creds, obs)
+        except TimeoutError:
+            status, error = Status.TIMEOUT, "host deadline passed; what the device said by then is kept"
         except Exception as exc:  # one device's oddity must never stop the scan
             status, error = Status.ERROR, f"{type(exc).__name__}: {short_error(exc)}"
         return ProbeResult(
