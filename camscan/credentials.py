@@ -32,50 +32,53 @@ def read_password(path: Path, what: str, allow_readable: bool = False) -> str:
 
 
 def _entry(
-    path: Path, number: int, item: Any, allow_readable: bool = False
+    cfg: config.ConfigFile, number: int, item: Any, allow_readable: bool = False
 ) -> tuple[IPv4Network, OnvifCredentials]:
-    where = f"{path}: [[onvif]] entry {number}"
+    def fail(key: str | None, problem: str) -> CredentialError:
+        return CredentialError(str(cfg.error("onvif", number, key, problem)))
+
     if not isinstance(item, dict):
-        raise CredentialError(f"{where}: must be a table")
-    unknown = set(item) - {"network", "username", "password_file"}
+        raise fail(None, "must be a table")
+    unknown = sorted(set(item) - {"network", "username", "password_file"})
     if unknown:
-        raise CredentialError(
-            f"{where}: unknown key(s) {', '.join(sorted(unknown))} (passwords go in password_file)"
+        raise fail(
+            unknown[0], "unknown key (passwords go in password_file; keys: network, username, password_file)"
         )
     for key in ("network", "username", "password_file"):
         if not isinstance(item.get(key), str) or not item[key]:
-            raise CredentialError(f"{where}: {key} must be a non-empty string")
+            raise fail(key, "must be a non-empty string")
     try:
         network = IPv4Network(item["network"], strict=False)
     except ValueError:
-        raise CredentialError(f"{where}: network {item['network']!r} is not an IPv4 CIDR block") from None
+        raise fail("network", f"{item['network']!r} is not an IPv4 CIDR block") from None
     password_path = Path(item["password_file"])
     if not password_path.is_absolute():
-        password_path = path.parent / password_path
-    password = read_password(password_path, f"{where}: password_file", allow_readable)
+        password_path = cfg.path.parent / password_path
+    where = str(cfg.error("onvif", number, "password_file", "")).removesuffix(": ")
+    password = read_password(password_path, where, allow_readable)
     return network, OnvifCredentials(item["username"], password)
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """The --config TOML file's tables (size-capped; only known sections), read by camscan.config."""
+def read_config(path: Path) -> config.ConfigFile:
+    """The --config TOML file (size-capped; only known sections), read by camscan.config."""
     try:
-        return config.load(path).data
+        return config.load(path)
     except config.ConfigError as exc:
         raise CredentialError(str(exc)) from None
 
 
-def config_entries(path: Path, data: dict[str, Any], section: str) -> list[Any]:
+def config_entries(cfg: config.ConfigFile, section: str) -> list[Any]:
     """The `[[section]]` array of tables (empty when absent)."""
-    entries = data.get(section, [])
-    if not isinstance(entries, list):
-        raise CredentialError(f"config {path}: {section} must be an array of tables ([[{section}]])")
-    return entries
+    try:
+        return cfg.entries(section)
+    except config.ConfigError as exc:
+        raise CredentialError(str(exc)) from None
 
 
 def load_config(path: Path, allow_readable: bool = False) -> list[tuple[IPv4Network, OnvifCredentials]]:
     """`[[onvif]] network/username/password_file` entries from a TOML config file."""
-    entries = config_entries(path, read_config(path), "onvif")
-    return [_entry(path, n, item, allow_readable) for n, item in enumerate(entries, 1)]
+    cfg = read_config(path)
+    return [_entry(cfg, n, item, allow_readable) for n, item in enumerate(config_entries(cfg, "onvif"), 1)]
 
 
 def onvif_credentials(

@@ -10,6 +10,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any, Literal
 
+from camscan.config import ConfigFile
 from camscan.credentials import CredentialError, config_entries, read_config
 from camscan.inputs import read_text
 
@@ -108,18 +109,22 @@ def read_secret(path: Path, what: str, allow_readable: bool = False) -> str:
 class _Entry:
     """Where an entry sits, and how its secrets are found."""
 
-    path: Path
+    cfg: ConfigFile = field(repr=False)
     number: int
     item: Mapping[str, Any] = field(repr=False)  # may hold a secret written inline by mistake
     allow_readable: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
-    def where(self) -> str:
-        return f"{self.path}: [[snmp]] entry {self.number}"
+    def path(self) -> Path:
+        return self.cfg.path
 
-    def fail(self, key: str, problem: str) -> CredentialError:
-        return CredentialError(f"{self.where}: {key}: {problem}")
+    def where(self, key: str | None = None) -> str:
+        """File, line, entry (and key) for a message about this entry."""
+        return str(self.cfg.error("snmp", self.number, key, "")).removesuffix(": ")
+
+    def fail(self, key: str | None, problem: str) -> CredentialError:
+        return CredentialError(str(self.cfg.error("snmp", self.number, key, problem)))
 
     def text(self, key: str, default: str | None = None) -> str | None:
         """An optional non-empty string value."""
@@ -137,7 +142,7 @@ class _Entry:
         if file_name:
             path = Path(file_name)
             return read_secret(
-                path if path.is_absolute() else self.path.parent / path, f"{self.where}: {file_key}",
+                path if path.is_absolute() else self.path.parent / path, self.where(file_key),
                 self.allow_readable,
             )  # fmt: skip
         if env_name:
@@ -223,7 +228,7 @@ def _user(entry: _Entry) -> UserV3:
 
 def _entry(entry: _Entry) -> SnmpRouter:
     if not isinstance(entry.item, dict):
-        raise CredentialError(f"{entry.where}: must be a table")
+        raise entry.fail(None, "must be a table")
     for key, instead in _INLINE_SECRETS.items():
         if key in entry.item:
             raise entry.fail(key, f"secrets never go in the config file: use {instead}")
@@ -245,10 +250,9 @@ def snmp_routers(
     if config is None:
         return ()
     env = os.environ if environ is None else environ
-    items = config_entries(config, read_config(config), "snmp")
-    return tuple(
-        _entry(_Entry(config, n, item, allow_readable_secrets, env)) for n, item in enumerate(items, 1)
-    )
+    cfg = read_config(config)
+    items = config_entries(cfg, "snmp")
+    return tuple(_entry(_Entry(cfg, n, item, allow_readable_secrets, env)) for n, item in enumerate(items, 1))
 
 
 def weak_protocol_warnings(routers: tuple[SnmpRouter, ...], config: Path) -> list[str]:

@@ -99,3 +99,14 @@ def test_a_password_file_that_is_a_device_or_a_fifo_is_refused_before_reading(tm
     for path in (Path("/dev/zero"), fifo):
         with pytest.raises(CredentialError, match="not a regular file"):
             onvif_credentials("audit", path, None)
+
+
+def test_a_bad_onvif_entry_names_the_file_the_line_and_the_key(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "camscan.toml",
+        '\n[[onvif]]\nnetwork = "10.1.0.0/16"\nusername = "audit"\npassword = "x"\n',
+    )
+    with pytest.raises(CredentialError) as info:
+        onvif_credentials(None, None, cfg)
+    assert str(info.value).startswith(f"{cfg} line 5: [[onvif]] entry 1: password: unknown key")
+    assert "S3cr3t" not in str(info.value)  # the value written inline is never echoed
