@@ -164,3 +164,8 @@ def _ieee(key: int, iab: bool) -> tuple[str, str] | None:
 def _prefix_text(prefix: int, bits: int) -> str:
     digits = f"{prefix:0{bits // 4}X}"
     return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))
+
+
+def warm() -> None:
+    """Load the IEEE registry index now (about 0.3 s on first use): a scan does it while it waits on hosts."""
+    _ieee(0x000000, False)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from camscan import defaults
+from camscan import defaults, oui
 from camscan.context import ScanContext
 from camscan.hostwork import HostWork, Prober
 from camscan.interfaces import local_segments
@@ -194,7 +194,10 @@ class Pipeline:
         self._probing_stage = True
         if mdns is not None:
             await mdns
+        # The MAC registry is needed only for the report: load it while the last hosts are probed.
+        registry = loop.run_in_executor(None, oui.warm)
         await self._drain()
+        await registry
         self._learn_kernel_macs()
         self._show(force=True)
 

@@ -65,6 +65,7 @@ class VendorDB:
             (vid, re.compile(alias, re.IGNORECASE)) for vid, v in self._vendors.items() for alias in v.aliases
         )
         self._from_name = lru_cache(maxsize=4096)(self._match_name)
+        self._affiliates: dict[str, frozenset[str]] = {}  # asked per device and list entry: worked out once
 
     @classmethod
     def builtin(cls) -> VendorDB:
@@ -111,6 +112,12 @@ class VendorDB:
 
     def affiliates_of(self, vid: str) -> frozenset[str]:
         """vid plus every vendor whose parent chain reaches it through subsidiary/product-line links only."""
+        known = self._affiliates.get(vid)
+        if known is None:
+            known = self._affiliates[vid] = self._find_affiliates(vid)
+        return known
+
+    def _find_affiliates(self, vid: str) -> frozenset[str]:
         self.get(vid)
         found = {vid}
         for other in self._vendors:

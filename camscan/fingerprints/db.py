@@ -15,6 +15,8 @@ from camscan.models import Match
 
 LONG_CAP = caps.MATCH_LONG  # http.body is a body prefix of up to 64 KiB
 SHORT_CAP = caps.MATCH_SHORT  # headers, titles, realms, certificate names: far shorter in practice
+MATCH_MEMO = 16_384  # (field, value) answers remembered per scan; beyond, values are matched afresh
+MEMO_VALUE = 1024  # only short values are remembered (a page body is not): the memo stays under 20 MB
 
 
 class FingerprintDB:
@@ -27,6 +29,8 @@ class FingerprintDB:
         for fp in self._entries:
             self._by_field.setdefault(fp.field, []).append(fp)
             self._by_id.setdefault(fp.id, fp)
+        # An estate has many identical cameras: the same (field, value) is matched once, then looked up.
+        self._seen: dict[tuple[str, str], Match | None] = {}
 
     @classmethod
     def builtin(cls) -> FingerprintDB:
@@ -61,11 +65,13 @@ class FingerprintDB:
     def match(self, field: str, value: str) -> Match | None:
         """The first entry of this field that matches value, or None."""
         text = value[: self.cap(field)]
-        for fp in self._by_field.get(field, ()):
-            found = _match(fp, text)
-            if found is not None:
-                return found
-        return None
+        key = (field, text)
+        if key in self._seen:
+            return self._seen[key]
+        found = next((m for fp in self._by_field.get(field, ()) if (m := _match(fp, text)) is not None), None)
+        if len(text) <= MEMO_VALUE and len(self._seen) < MATCH_MEMO:
+            self._seen[key] = found
+        return found
 
     def match_all(self, field: str, value: str) -> list[Match]:
         """Every entry of this field that matches value, in database order."""

@@ -147,7 +147,7 @@ def _numeric(ip: str) -> int:
 
 async def arp_sweep(
     networks: Sequence[tuple[IPv4Network, str]],
-    timeout: float = 0.6,
+    timeout: float = MIN_TIMEOUT,
     rate: float = 2000,
     on_pass: Callable[[dict[str, str]], None] | None = None,
 ) -> dict[str, str]:
