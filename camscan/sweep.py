@@ -92,6 +92,24 @@ def _compare(engine: Engine, sweep_id: int) -> tuple[read.Sweep, Diff]:
     return new, diffs.compare(before, old_devices, new, read.devices(engine, sweep_id))
 
 
+def _begin(engine: Engine, prepared: PreparedSite) -> int:
+    """Mark sweeps a killed run left behind as abandoned, and record this one's start (its own commit)."""
+    name = prepared.site.name
+    abandoned = store.abandon_stale(engine, name)
+    if abandoned:
+        event("sweep.abandoned", logging.WARNING, site=name, sweeps=abandoned)
+    sweep_id = store.begin_sweep(engine, name, prepared.site.targets)
+    event(
+        "sweep.start",
+        site=name,
+        sweep=sweep_id,
+        targets=list(prepared.site.targets),
+        addresses=prepared.options.targets.count,
+        profile=prepared.options.profile,
+    )
+    return sweep_id
+
+
 def sweep_site(
     prepared: PreparedSite,
     engine: Engine,
@@ -106,18 +124,7 @@ def sweep_site(
     name, started = prepared.site.name, time.monotonic()
     try:
         with site_lock(engine, target, name):
-            abandoned = store.abandon_stale(engine, name)
-            if abandoned:
-                event("sweep.abandoned", logging.WARNING, site=name, sweeps=abandoned)
-            sweep_id = store.begin_sweep(engine, name, prepared.site.targets)
-            event(
-                "sweep.start",
-                site=name,
-                sweep=sweep_id,
-                targets=list(prepared.site.targets),
-                addresses=prepared.options.targets.count,
-                profile=prepared.options.profile,
-            )
+            sweep_id = _begin(engine, prepared)
             try:
                 report = runner(prepared, stop)
             except Exception as exc:  # the scan itself failed: recorded, and exit 3, never "watchlisted"

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,7 +29,7 @@ from camscan.history.database import HistoryError, Target, open_engine, parse_ta
 from camscan.history.diff import FAIL_ON, Diff, FailOn
 from camscan.notify import deliver, notify_file_path
 from camscan.options import OptionError
-from camscan.report.atomic import write_atomic
+from camscan.report.atomic import check_outputs, write_atomic
 from camscan.siteopts import PreparedSite, prepare
 from camscan.sites import Keep, Notify, Site, parse_keep, read_history, read_sites
 from camscan.sweep import Outcome, combined_exit, scan_runner, sweep_site
@@ -187,7 +188,7 @@ def sweep(
     Exit 0 nothing to report, 1 watchlisted or misplaced (see --fail-on), 2 bad input, 3 failed, 4 a sweep did
     not finish, 5 an export could not be written, 6 a sweep of that site was already running.
     """
-    from camscan.scancmd import Aborted, RichProgress, progress_columns, stop_on_signals
+    from camscan.scancmd import stop_on_signals
 
     logs.setup(verbose=verbose, as_json=log_json, quiet=quiet)
     overrides = {
@@ -206,46 +207,72 @@ def sweep(
         chosen = _pick(read_sites(cfg), site, cfg)
         policy = _fail_on(fail_on)
         keeps = {s.name: _keep(keep, s, cfg) for s in chosen}
+        wanted = {"json": json_out, "jsonl": jsonl_out, "csv": csv_out, "html": html_out}
+        check_outputs([(f"--{kind}", path) for kind, path in wanted.items()])
         ready = _prepare_all(chosen, cfg, overrides, allow_readable_secrets)
         engine, target = _open(db, cfg, create=True)
-    show_progress = not quiet and (progress if progress is not None else err.is_terminal)
-    show_table = not quiet and (table if table is not None else sys.stdout.isatty())
-    wanted = {"json": json_out, "jsonl": jsonl_out, "csv": csv_out, "html": html_out}
+    shown = _Shown(
+        progress=not quiet and (progress if progress is not None else err.is_terminal),
+        table=not quiet and (table if table is not None else sys.stdout.isatty()),
+        quiet=quiet,
+    )
+    cli_notify = Notify(notify_file, webhook, webhook_secret_file, webhook_secret_env, "" if syslog else None)
     outcomes: list[Outcome] = []
     with stop_on_signals() as stop:
         for prepared in ready:
             if stop.reason is not None:
                 break
-            try:
-                outcome = _one(
-                    prepared,
-                    engine,
-                    target,
-                    stop,
-                    keeps,
-                    policy,
-                    show_progress,
-                    RichProgress,
-                    progress_columns,
-                )
-            except Aborted as exc:
-                fail(f"aborted by a second {exc.signame}: the sweep was recorded as failed", EXIT_FAILED)
-            except HistoryError as exc:
-                fail(str(exc), EXIT_FAILED)
-            outcomes.append(outcome)
-            _print(outcome, show_table, quiet)
-            try:
-                _exports(outcome, engine, wanted)
-            except (OSError, HistoryError) as exc:
-                fail(f"cannot write an export: {exc}", EXIT_UNWRITTEN)
-            site_notify = prepared.site.notify
-            cli_notify = Notify(
-                notify_file, webhook, webhook_secret_file, webhook_secret_env, "" if syslog else None
-            )
-            for channel in (site_notify, cli_notify):
-                _notify(outcome, channel, policy, allow_readable_secrets)
+            run = _SiteRun(prepared, engine, target, stop, keeps, policy, shown)
+            outcomes.append(_sweep_and_report(run, wanted, cli_notify, allow_readable_secrets))
     engine.dispose()
     raise typer.Exit(combined_exit(outcomes) if outcomes else EXIT_FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What the person (or cron) sees."""
+
+    progress: bool
+    table: bool
+    quiet: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _SiteRun:
+    """One site's sweep and everything it needs."""
+
+    prepared: PreparedSite
+    engine: Engine
+    target: Target
+    stop: Any  # camscan.engine.Stop (imported with the scan machinery, only when a sweep runs)
+    keeps: dict[str, Keep | None]
+    policy: FailOn
+    shown: _Shown
+
+
+def _sweep_and_report(
+    run: _SiteRun, wanted: dict[str, str | None], cli_notify: Notify, allow: bool
+) -> Outcome:
+    """Sweep one site, show what changed, write the exports, send the notifications."""
+    from camscan.scancmd import Aborted, RichProgress, progress_columns
+
+    try:
+        outcome = _one(
+            run.prepared, run.engine, run.target, run.stop, run.keeps, run.policy, run.shown.progress,
+            RichProgress, progress_columns,
+        )  # fmt: skip
+    except Aborted as exc:
+        fail(f"aborted by a second {exc.signame}: the sweep was recorded as failed", EXIT_FAILED)
+    except HistoryError as exc:
+        fail(str(exc), EXIT_FAILED)
+    _print(outcome, run.shown.table, run.shown.quiet)
+    try:
+        _exports(outcome, run.engine, wanted)
+    except (OSError, HistoryError) as exc:
+        fail(f"cannot write an export: {exc}", EXIT_UNWRITTEN)
+    for channel in (run.prepared.site.notify, cli_notify):
+        _notify(outcome, channel, run.policy, allow)
+    return outcome
 
 
 def _one(
