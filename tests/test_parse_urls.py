@@ -64,7 +64,7 @@ def test_the_three_callers_share_the_rule() -> None:
     assert str(same_host_url(f"http://u:p@{IP}:1900/d.xml#f", IP)) == f"http://{IP}:1900/d.xml"
     assert same_host_url("http://10.1.2.4/d.xml", IP) is None
     assert endpoint_for(f"http://{IP}", IP).url(8080) == f"http://{IP}:8080/onvif/device_service"
-    with pytest.raises(XAddrRefused, match="XAddr host '10.1.2.4'"):
+    with pytest.raises(XAddrRefused, match=r"XAddr host '10\.1\.2\.4'"):
         endpoint_for("http://10.1.2.4/onvif/device_service", IP)
 
 
