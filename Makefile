@@ -12,16 +12,19 @@ IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
 setup: $(STAMP) lab-tools test-servers
 
-# The namespace labs' Debian tools (root only: the loopback lab needs none): nftables is the simulated devices'
-# host firewall, snmpd the routed lab's router agent (and the SNMP tests' agent), snmp (snmpwalk) what the tests
-# ask it with. Only the programs are wanted: the system service the snmpd package starts is stopped and disabled.
+# The tests' Debian tools (root only: the loopback lab needs none): nftables is the simulated devices' host
+# firewall, snmpd the routed lab's router agent (and the SNMP tests' agent), snmp (snmpwalk) what the tests ask it
+# with, dnsmasq (dnsmasq-base: the program, no service) the resolver the reverse-DNS tests start on loopback.
+# Only the programs are wanted: the system service the snmpd package starts is stopped and disabled.
+LAB_PACKAGES := nftables snmpd snmp dnsmasq-base
 lab-tools:
 	@if [ "$(IS_ROOT)" = yes ] && command -v apt-get >/dev/null && \
-		! { command -v nft && command -v snmpd && command -v snmpwalk; } >/dev/null; then \
-		echo "installing the namespace labs' tools (nftables, snmpd, snmp)"; \
+		! { command -v nft && command -v snmpd && command -v snmpwalk && \
+			{ command -v dnsmasq || [ -x /usr/sbin/dnsmasq ]; }; } >/dev/null; then \
+		echo "installing the tests' tools ($(LAB_PACKAGES))"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		{ apt-get install -y -qq nftables snmpd snmp >/dev/null 2>&1 || \
-			{ apt-get update -qq && apt-get install -y -qq nftables snmpd snmp >/dev/null; }; } && \
+		{ apt-get install -y -qq $(LAB_PACKAGES) >/dev/null 2>&1 || \
+			{ apt-get update -qq && apt-get install -y -qq $(LAB_PACKAGES) >/dev/null; }; } && \
 		{ systemctl disable --now snmpd >/dev/null 2>&1 || true; }; fi
 
 snmpd: lab-tools

@@ -50,11 +50,14 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
         dvrip,
         fields,
         icmp,
+        netbios,
+        ptr,
         rtsp,
         sadp,
         snmp,
         soap,
         upnp,
+        urls,
         webpage,
         xmlsafe,
     )
@@ -135,6 +138,24 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
                 for obs in decode(data, "192.0.2.7"):
                     obs.value.encode("utf-8")  # reports are UTF-8: a lone surrogate would fail to write
 
+    def netbios_reply(data: bytes) -> None:
+        # The transaction id is the reply's own: the node-name table is always parsed, never cut at the id.
+        with contextlib.suppress(netbios.NetbiosParseError):
+            status = netbios.parse_reply(data, int.from_bytes(data[:2], "big"))
+            status.host_name()
+
+    ptr_query = ptr.reverse_query("192.0.2.7", recursion=True)
+
+    def ptr_reply(data: bytes) -> None:
+        # The reply carries our id, so dnspython's whole message parser and the PTR filter see every input.
+        with contextlib.suppress(ptr.PtrParseError):
+            for name in ptr.parse_reply(ptr_query.to_wire()[:2] + data[2:], ptr_query):
+                name.encode("ascii")
+
+    def same_host(data: bytes) -> None:
+        with contextlib.suppress(urls.NotSameHost):
+            urls.pin(data.decode("utf-8", "replace"), "192.0.2.7", base="http://192.0.2.7:80/a/")
+
     def text_fields(data: bytes) -> None:
         text = data.decode("utf-8", "replace")
         fields.port(text)
@@ -206,6 +227,9 @@ def _targets() -> dict[str, tuple[Target, list[bytes]]]:
             [b"37777", b"192.0.2.1", b"44:19:b6:12:34:56", b"onvif://www.onvif.org/name/X"],
         ),
         "mdns": (mdns_instance, [b"\x10AXIS M3045-V - ACCC8E4D000A"]),
+        "netbios": (netbios_reply, [netbios.build_query(7)]),
+        "ptr": (ptr_reply, [ptr_query.to_wire()]),
+        "urls": (same_host, [b"/index.asp", b"https://u:p@192.0.2.7:8443/x?y#z", b"//192.0.2.8/"]),
         "snmp": (snmp_rows, [b"\x01" * 64, bytes(range(256))]),
         "matcher": (matcher, _match_seeds(db)),
         "user-pattern": (user_pattern, [b"\x10^(\\d|\\d\\d)+ Camera$\x011111111111 Camera"]),

@@ -29,7 +29,6 @@ from camscan.watchlist import Watchlist, select
 app = typer.Typer(
     help="Find the IP cameras on your networks and name their real manufacturer, relabels included.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 watchlist_app = typer.Typer(help="Show the watchlists camscan flags devices against.", no_args_is_help=True)
@@ -39,6 +38,24 @@ app.add_typer(fingerprints_app, name="fingerprints")
 register_lab(app)  # `camscan lab ...` runs the separately installed camlab; a scan never imports it
 
 err = Console(stderr=True)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"camscan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print camscan's version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Find the IP cameras on your networks and name their real manufacturer, relabels included."""
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from camscan import fields
 from camscan.claims import claims_for
 from camscan.fingerprints import FingerprintDB
-from camscan.models import Evidence, MacInfo, ProbeResult, Strength, Unmatched
+from camscan.models import Evidence, MacInfo, Observation, ProbeResult, Strength, Unmatched
 from camscan.vendors import VendorDB
 
 # Observations that name something, and observations that claim nothing but that a reader must see:
@@ -32,54 +32,39 @@ def from_results(
             if key in seen:
                 continue
             seen.add(key)
-            match = db.match(obs.field, obs.value)
-            if match is not None:
-                value = db.excerpt(match, obs.value) if len(obs.value) > EXCERPT_OVER else obs.value
-                evidence.append(
-                    Evidence(
-                        obs.probe,
-                        obs.field,
-                        value,
-                        dict(match.claims),
-                        match.strength,
-                        obs.port,
-                        match.fingerprint,
-                        match.tell,
-                    )
-                )
-            rule = claims_for(obs.field, obs.value, vendors)
-            if rule is not None:
-                claims, strength = rule
-                evidence.append(
-                    Evidence(
-                        obs.probe,
-                        obs.field,
-                        obs.value[:MAX_UNMATCHED_VALUE],
-                        claims,
-                        strength,
-                        obs.port,
-                        None,
-                        "reported by the device",
-                    )
-                )
-            if obs.field in RECORDED_FIELDS:
-                evidence.append(
-                    Evidence(
-                        obs.probe,
-                        obs.field,
-                        obs.value[:MAX_UNMATCHED_VALUE],
-                        {},
-                        "weak",
-                        obs.port,
-                        None,
-                        RECORDED_FIELDS[obs.field],
-                    )
-                )
-            if match is None and rule is None and obs.field in NAMING_FIELDS and obs.value.strip():
+            found, matched = of_observation(obs, db, vendors)
+            evidence.extend(found)
+            if not matched and obs.field in NAMING_FIELDS and obs.value.strip():
                 unmatched.append(
                     Unmatched(ip, obs.probe, obs.field, obs.value[:MAX_UNMATCHED_VALUE], obs.port)
                 )
     return evidence, unmatched
+
+
+def of_observation(obs: Observation, db: FingerprintDB, vendors: VendorDB) -> tuple[list[Evidence], bool]:
+    """The evidence of one observation (a fingerprint's match, a name/value rule's claim, a recorded note),
+    and whether a fingerprint or a rule matched it."""
+    found: list[Evidence] = []
+    match = db.match(obs.field, obs.value)
+    if match is not None:
+        value = db.excerpt(match, obs.value) if len(obs.value) > EXCERPT_OVER else obs.value
+        claims = dict(match.claims)
+        found.append(
+            Evidence(
+                obs.probe, obs.field, value, claims, match.strength, obs.port, match.fingerprint, match.tell
+            )
+        )
+    kept = obs.value[:MAX_UNMATCHED_VALUE]
+    rule = claims_for(obs.field, obs.value, vendors)
+    if rule is not None:
+        claims, strength = rule
+        found.append(
+            Evidence(obs.probe, obs.field, kept, claims, strength, obs.port, None, "reported by the device")
+        )
+    if obs.field in RECORDED_FIELDS:
+        note = RECORDED_FIELDS[obs.field]
+        found.append(Evidence(obs.probe, obs.field, kept, {}, "weak", obs.port, None, note))
+    return found, match is not None or rule is not None
 
 
 def from_open_ports(ports: Iterable[int], db: FingerprintDB) -> list[Evidence]:

@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 # Bits that let someone other than the owner read a file: a secret readable by them is refused (as ssh does).
 GROUP_OR_OTHER_READABLE = stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP | stat.S_IWOTH
@@ -56,17 +57,23 @@ def read_bytes(
     return _capped(raw, path, what, limit, error)
 
 
+class SecretOptions(TypedDict, total=False):
+    """How `read_bytes` treats a secret file: refuse it when others can read it, unless allowed."""
+
+    secret: bool
+    allow_readable: bool
+
+
 def read_text(
     path: Path | str,
     what: str,
     limit: int,
     *,
     error: type[InputError] = InputError,
-    secret: bool = False,
-    allow_readable: bool = False,
+    **opts: Unpack[SecretOptions],
 ) -> str:
     """A user's file as UTF-8 text, read as `read_bytes` reads it."""
-    raw = read_bytes(path, what, limit, error=error, secret=secret, allow_readable=allow_readable)
+    raw = read_bytes(path, what, limit, error=error, **opts)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

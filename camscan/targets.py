@@ -58,6 +58,11 @@ class TargetSet:
     specs: tuple[str, ...]
     intervals: tuple[tuple[int, int], ...]
     excluded: tuple[str, ...] = ()  # the --exclude specs, for the report
+    names: tuple[tuple[str, str], ...] = ()  # (host name as typed, an address it resolved to)
+
+    def names_of(self, ip: str) -> tuple[str, ...]:
+        """The host names the user typed that resolved to this address (a report's first-hand name)."""
+        return tuple(name for name, addr in self.names if addr == ip)
 
     @property
     def count(self) -> int:
@@ -89,7 +94,7 @@ class TargetSet:
 
     def without(self, holes: Iterable[tuple[int, int]]) -> TargetSet:
         """The same targets with the given inclusive intervals taken out."""
-        return TargetSet(self.specs, subtract(self.intervals, holes), self.excluded)
+        return TargetSet(self.specs, subtract(self.intervals, holes), self.excluded, self.names)
 
 
 def _interval(net: IPv4Network, from_cidr: bool) -> tuple[int, int]:
@@ -162,7 +167,7 @@ def _parse_range(spec: str) -> list[IPv4Network]:
     return list(ipaddress.summarize_address_range(first, last))
 
 
-def _parse_one(spec: str, resolve: Resolver) -> list[IPv4Network]:
+def _parse_one(spec: str, resolve: Resolver, names: list[tuple[str, str]] | None = None) -> list[IPv4Network]:
     if spec.replace(".", "").isdigit():
         return [IPv4Network(_parse_address(spec, spec))]
     if "/" in spec:
@@ -191,7 +196,10 @@ def _parse_one(spec: str, resolve: Resolver) -> list[IPv4Network]:
         found = []
     if not found:
         raise TargetError(f"target {spec!r}: host name does not resolve to an IPv4 address")
-    return [IPv4Network(_parse_address(a, spec)) for a in found]
+    addresses = [_parse_address(a, spec) for a in found]
+    if names is not None:
+        names.extend((spec.rstrip("."), str(a)) for a in addresses)
+    return [IPv4Network(a) for a in addresses]
 
 
 def _looks_like_hostname(spec: str) -> bool:
@@ -270,8 +278,9 @@ def parse_targets(
     if not specs:
         raise TargetError("no targets given")
     intervals: list[tuple[int, int]] = []
+    names: list[tuple[str, str]] = []
     for spec in _expand(specs, "target"):
-        for net in _parse_one(spec, resolve):
+        for net in _parse_one(spec, resolve, names):
             problem = _scope_error(net, spec, allow_public)
             if problem:
                 raise TargetError(problem)
@@ -281,6 +290,7 @@ def parse_targets(
         specs=tuple(s.strip() for s in specs),
         intervals=subtract(intervals, holes),
         excluded=tuple(e.strip() for e in exclude),
+        names=tuple(dict.fromkeys(names)),
     )
     if not result.intervals:
         raise TargetError("every target address is excluded: nothing to scan")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
 from camscan.inputs import InputError
+from camscan.tomltables import TableReader
 
 KINDS = frozenset({"maker", "brand", "other"})
 RELATIONS = frozenset({"subsidiary", "product-line", "oem", "former-subsidiary"})
@@ -30,6 +30,9 @@ MAX_NAME = 256
 
 class VendorError(InputError):
     """Vendor data is malformed (one-line message)."""
+
+
+_READ = TableReader(VendorError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +78,7 @@ class VendorDB:
     @classmethod
     def from_toml(cls, text: str, origin: str = "vendors.toml") -> VendorDB:
         """Parse vendor data in the vendors.toml format."""
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise VendorError(f"{origin}: bad TOML: {exc}") from None
+        doc = _READ.load(origin, text)
         table = doc.get("vendor")
         if not isinstance(table, dict) or not table:
             raise VendorError(f"{origin}: no [vendor.<id>] tables")
@@ -169,75 +169,60 @@ def _builtin() -> VendorDB:
 def _parse_vendor(origin: str, vid: str, body: object) -> Vendor:
     where = f"{origin}: vendor {vid!r}"
     if not _ID.match(vid):
-        raise VendorError(f"{where}: id must be a lowercase slug")
+        raise _READ.fail(where, "id must be a lowercase slug")
     if not isinstance(body, dict):
-        raise VendorError(f"{where}: must be a table")
-    unknown = set(body) - _KEYS
-    if unknown:
-        raise VendorError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    name = _text(where, body, "name")
-    kind = _text(where, body, "kind")
+        raise _READ.fail(where, "must be a table")
+    _READ.check_keys(where, body, _KEYS)
+    kind = _READ.text(where, body, "kind")
     if kind not in KINDS:
-        raise VendorError(f"{where}: kind must be one of {', '.join(sorted(KINDS))}")
+        raise _READ.fail(where, f"kind must be one of {', '.join(sorted(KINDS))}")
     surveillance = body.get("surveillance")
     if not isinstance(surveillance, bool):
-        raise VendorError(f"{where}: surveillance must be true or false")
-    aliases = body.get("aliases")
-    if not isinstance(aliases, list) or not aliases or not all(isinstance(a, str) and a for a in aliases):
-        raise VendorError(f"{where}: aliases must be a non-empty list of regexes")
-    for alias in aliases:
-        try:
-            re.compile(alias)
-        except re.error as exc:
-            raise VendorError(f"{where}: alias {alias!r} is not a valid regex: {exc}") from None
-    parent = _optional_text(where, body, "parent")
-    relation = _optional_text(where, body, "relation")
-    source = _optional_text(where, body, "relation_source")
-    if (parent is None) != (relation is None) or (parent is None) != (source is None):
-        raise VendorError(f"{where}: parent, relation and relation_source go together")
-    if relation is not None and relation not in RELATIONS:
-        raise VendorError(f"{where}: relation must be one of {', '.join(sorted(RELATIONS))}")
-    confidence = _optional_text(where, body, "relation_confidence")
-    if confidence is not None and (parent is None or confidence not in CONFIDENCES):
-        raise VendorError(f"{where}: relation_confidence must be strong or weak, and only with a parent")
-    confidence = confidence or (NO_RELATION if parent is None else "strong")
-    camera_oui = body.get("camera_oui", surveillance)
-    if not isinstance(camera_oui, bool):
-        raise VendorError(f"{where}: camera_oui must be true or false")
-    video = body.get("camera_registrants", [])
-    if not isinstance(video, list) or not all(isinstance(r, str) and r for r in video):
-        raise VendorError(f"{where}: camera_registrants must be a list of regexes")
-    for pattern in video:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise VendorError(
-                f"{where}: camera_registrants {pattern!r} is not a valid regex: {exc}"
-            ) from None
+        raise _READ.fail(where, "'surveillance' must be true or false")
+    parent, relation, source, confidence = _relation(where, body)
     return Vendor(
         vid,
-        name,
+        _READ.text(where, body, "name"),
         kind,
         surveillance,
-        tuple(aliases),
+        _regexes(where, body, "aliases", required=True),
         parent,
         relation,
         source,
         confidence,
-        camera_oui,
-        tuple(video),
+        _READ.flag(where, body, "camera_oui", surveillance),
+        _regexes(where, body, "camera_registrants"),
     )
 
 
-def _text(where: str, body: Mapping[str, object], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise VendorError(f"{where}: {key} must be a non-empty string")
-    return value
+def _relation(where: str, body: Mapping[str, object]) -> tuple[str | None, str | None, str | None, str]:
+    """parent, relation, relation_source and relation_confidence: all or none of the first three."""
+    parent = _READ.optional_text(where, body, "parent")
+    relation = _READ.optional_text(where, body, "relation")
+    source = _READ.optional_text(where, body, "relation_source")
+    if (parent is None) != (relation is None) or (parent is None) != (source is None):
+        raise _READ.fail(where, "parent, relation and relation_source go together")
+    if relation is not None and relation not in RELATIONS:
+        raise _READ.fail(where, f"relation must be one of {', '.join(sorted(RELATIONS))}")
+    confidence = _READ.optional_text(where, body, "relation_confidence")
+    if confidence is not None and (parent is None or confidence not in CONFIDENCES):
+        raise _READ.fail(where, "relation_confidence must be strong or weak, and only with a parent")
+    return parent, relation, source, confidence or (NO_RELATION if parent is None else "strong")
 
 
-def _optional_text(where: str, body: Mapping[str, object], key: str) -> str | None:
-    return _text(where, body, key) if key in body else None
+def _regexes(where: str, body: Mapping[str, object], key: str, *, required: bool = False) -> tuple[str, ...]:
+    """A list of regexes that compile (a non-empty one when `required`)."""
+    found = _READ.strings(where, body, key, line=False, nonempty=required) or ()
+    if required and not found:
+        raise _READ.fail(where, f"'{key}' must be a non-empty list of regexes")
+    for pattern in found:
+        if not pattern:
+            raise _READ.fail(where, f"'{key}' holds an empty regex")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _READ.fail(where, f"{key} {pattern!r} is not a valid regex: {exc}") from None
+    return found
 
 
 def _check_parents(vendors: Mapping[str, Vendor]) -> None:

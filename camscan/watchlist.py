@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from camscan.inputs import InputError, read_text
 from camscan.models import WatchlistHit
+from camscan.tomltables import TableReader, one_line
 from camscan.vendors import VendorDB
 
 SCOPES = frozenset({"video-surveillance", "all"})
@@ -29,6 +29,9 @@ _ENTRY_OPTIONAL = ("scope", "affiliates", "source")
 
 class WatchlistError(InputError):
     """A watchlist is unusable; the message is one line, "<path>: <what is wrong>"."""
+
+
+_READ = TableReader(WatchlistError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,20 +72,15 @@ def load_file(path: Path, vendors: VendorDB) -> Watchlist:
 
 def parse(text: str, origin: str, vendors: VendorDB) -> Watchlist:
     """Parse watchlist TOML; origin names it in errors and in Watchlist.origin."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise WatchlistError(f"{origin}: bad TOML: {_one_line(str(exc))}") from None
-    _check_keys(origin, doc, _LIST_REQUIRED, _LIST_OPTIONAL)
+    doc = _READ.load(origin, text)
+    _READ.check_keys(origin, doc, _LIST_OPTIONAL, _LIST_REQUIRED)
     list_id = _string(origin, doc, "id")
     if not _ID.match(list_id):
         raise WatchlistError(f"{origin}: id {list_id!r} must be lowercase letters, digits, '-', '.', '_'")
     source = _string(origin, doc, "source")
-    raw_entries = doc["entry"]
-    if not isinstance(raw_entries, list) or not raw_entries:
+    raw_entries = _READ.tables(origin, doc, "entry", limit=MAX_ENTRIES)
+    if not raw_entries:
         raise WatchlistError(f"{origin}: empty list: add at least one [[entry]]")
-    if len(raw_entries) > MAX_ENTRIES:
-        raise WatchlistError(f"{origin}: more than {MAX_ENTRIES} entries")
     entries: list[Entry] = []
     seen: set[str] = set()
     for n, raw in enumerate(raw_entries, 1):
@@ -181,10 +179,8 @@ def _builtin() -> Mapping[str, Watchlist]:
     return found
 
 
-def _parse_entry(where: str, raw: object, list_source: str, vendors: VendorDB) -> Entry:
-    if not isinstance(raw, dict):
-        raise WatchlistError(f"{where}: must be a table ([[entry]])")
-    _check_keys(where, raw, _ENTRY_REQUIRED, _ENTRY_OPTIONAL)
+def _parse_entry(where: str, raw: Mapping[str, object], list_source: str, vendors: VendorDB) -> Entry:
+    _READ.check_keys(where, raw, _ENTRY_OPTIONAL, _ENTRY_REQUIRED)
     vendor = _string(where, raw, "vendor")
     if vendor not in vendors.ids():
         close = difflib.get_close_matches(vendor.lower(), sorted(vendors.ids()), n=3, cutoff=0.75)
@@ -195,9 +191,7 @@ def _parse_entry(where: str, raw: object, list_source: str, vendors: VendorDB) -
     scope = _string(where, raw, "scope", "video-surveillance")
     if scope not in SCOPES:
         raise WatchlistError(f"{where}: scope {scope!r} must be 'video-surveillance' or 'all'")
-    affiliates = raw.get("affiliates", False)
-    if not isinstance(affiliates, bool):
-        raise WatchlistError(f"{where}: affiliates must be true or false")
+    affiliates = _READ.flag(where, raw, "affiliates", False)
     return Entry(
         vendor=vendor,
         scope=scope,
@@ -207,28 +201,8 @@ def _parse_entry(where: str, raw: object, list_source: str, vendors: VendorDB) -
     )
 
 
-def _check_keys(
-    where: str, table: Mapping[str, object], required: Sequence[str], optional: Sequence[str]
-) -> None:
-    missing = [k for k in required if k not in table]
-    if missing:
-        raise WatchlistError(f"{where}: missing key {', '.join(repr(k) for k in missing)}")
-    unknown = sorted(set(table) - set(required) - set(optional))
-    if unknown:
-        raise WatchlistError(f"{where}: unknown key {', '.join(repr(k) for k in unknown)}")
-
-
 def _string(where: str, table: Mapping[str, object], key: str, default: str | None = None) -> str:
-    value = table.get(key)
-    if default is not None and (value is None or value == ""):
-        return default
-    if not isinstance(value, str) or not value.strip():
-        raise WatchlistError(f"{where}: {key!r} must be a non-empty string")
-    return _one_line(value.strip())
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return one_line(_READ.text(where, table, key, default=default).strip())
 
 
 def _looks_like_path(spec: str) -> bool:

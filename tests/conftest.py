@@ -13,6 +13,7 @@ import pytest
 pytest_plugins = ["tests.labkit", "tests.udpkit", "tests.pgkit"]
 
 _real_getaddrinfo = socket.getaddrinfo
+_real_getnameinfo = socket.getnameinfo
 
 
 def _literal_or_local(host: object) -> bool:
@@ -28,14 +29,23 @@ def _literal_or_local(host: object) -> bool:
 
 @pytest.fixture(autouse=True)
 def no_dns_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests may name only literal addresses and localhost: a host-name lookup would leave the machine."""
+    """Tests may name only literal addresses and localhost: a name lookup (forward or reverse) would leave
+    the machine."""
 
     def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
         if not _literal_or_local(host):
             raise AssertionError(f"test tried to resolve {host!r}; tests must not send DNS queries")
         return _real_getaddrinfo(host, *args, **kwargs)
 
+    def no_reverse(address: Any, flags: int, *args: Any) -> Any:
+        if not flags & socket.NI_NUMERICHOST:
+            raise AssertionError(
+                f"test tried a reverse lookup of {address!r}; tests must not send DNS queries"
+            )
+        return _real_getnameinfo(address, flags, *args)
+
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    monkeypatch.setattr(socket, "getnameinfo", no_reverse)
     yield
 
 

@@ -16,6 +16,7 @@ from camscan.report import load_schema
 
 VERDICT_KEYS = ("manufacturer", "brand", "is_camera", "device_type", "watchlisted")
 DETAIL_KEYS = ("model", "firmware", "serial")
+HOST_TIMEOUT = 4.0
 
 
 @dataclass
@@ -30,6 +31,26 @@ class ScanRun:
 
     def device(self, ip: str) -> dict[str, Any] | None:
         return next((d for d in self.report["devices"] if d["ip"] == ip), None)
+
+
+def lab_args(manifest: dict[str, Any]) -> list[str]:
+    """Scan options for a loopback lab: its addresses, no ARP, its port map and MACs, short timeouts."""
+    ips = [d["ip"] for d in manifest["devices"]]
+    args = [
+        f"{ips[0]}-{ips[-1].rsplit('.', 1)[1]}",
+        "--no-arp",
+        "--host-timeout",
+        str(HOST_TIMEOUT),
+        "--probe-timeout",
+        "2",
+        "--deadline",
+        "60",
+    ]
+    if manifest["port_map"]:
+        args += ["--port-map", ",".join(f"{k}={v}" for k, v in manifest["port_map"].items())]
+    if manifest["macs_file"]:
+        args += ["--macs", manifest["macs_file"]]
+    return args
 
 
 def heard_by(run: ScanRun, ip: str, probe: str) -> bool:

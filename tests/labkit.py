@@ -1,4 +1,5 @@
-"""Pytest fixtures that build and serve labs: `loopback_lab` (any user), `netns_lab` and `routed_lab` (root).
+"""Pytest fixtures that build and serve labs: `loopback_lab` (any user), `netns_lab` and `routed_lab` (root),
+and the one throw-away namespace (`throwaway_netns`, the `netns` fixture) every namespace test starts from.
 
 Use them from a conftest or a test module with ``from tests.labkit import loopback_lab, netns_lab``.
 They yield the lab manifest (see camlab.manifest); `loopback_lab_runtime` yields the running
@@ -7,6 +8,7 @@ ThreadedLab itself (devices and server counters) for tests that need more than t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -20,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from camlab import netns, routed
+from camlab import netns as flat_lab
+from camlab import nsops, routed
 from camlab.loopback import ThreadedLab, plan_loopback
 from camlab.plan import LabError
 
@@ -46,6 +49,30 @@ def require_netns() -> None:
     reason = netns_unavailable()
     if reason:
         _cannot(reason)
+
+
+@contextlib.contextmanager
+def throwaway_netns(tag: str = "cs", count: int = 1) -> Iterator[tuple[str, ...]]:
+    """`count` fresh namespaces (only lo, up) named <tag>-<random>[-n], deleted on exit; the calling test is
+    skipped where namespaces cannot be made, and fails instead under CI=true."""
+    require_netns()
+    stem = f"{tag}-{uuid.uuid4().hex[:8]}"
+    names = (stem,) if count == 1 else tuple(f"{stem}-{n}" for n in range(count))
+    stack = contextlib.ExitStack()
+    try:
+        made = stack.enter_context(nsops.scratch_namespaces(*names))
+    except LabError as exc:
+        _cannot(f"cannot create a network namespace: {exc}")
+        raise  # unreachable: _cannot skips or fails
+    with stack:
+        yield made
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    """A throw-away network namespace for one test (multicast there never leaves it)."""
+    with throwaway_netns("csns") as (name,):
+        yield name
 
 
 def start_loopback_lab(
@@ -96,15 +123,15 @@ def netns_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     prefix = "t" + uuid.uuid4().hex[:7]
     state = tmp_path_factory.mktemp("netns-lab")
     try:
-        manifest = netns.up(prefix, NETNS_SUBNET, state_dir=state)
+        manifest = flat_lab.up(prefix, NETNS_SUBNET, state_dir=state)
     except LabError as exc:
-        netns.down(prefix, state)
+        flat_lab.down(prefix, state)
         _cannot(f"cannot build the namespace lab: {exc}")
         raise  # unreachable: _cannot skips or fails
     try:
         yield manifest
     finally:
-        netns.down(prefix, state)
+        flat_lab.down(prefix, state)
 
 
 def routed_unavailable() -> str | None:
@@ -131,13 +158,13 @@ def routed_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     try:
         manifest = routed.up(prefix, routed.layout(explicit=ROUTED_SEGMENTS), state_dir=state)
     except LabError as exc:
-        netns.down(prefix, state)
+        flat_lab.down(prefix, state)
         _cannot(f"cannot build the routed lab: {exc}")
         raise  # unreachable: _cannot skips or fails
     try:
         yield manifest
     finally:
-        netns.down(prefix, state)
+        flat_lab.down(prefix, state)
 
 
 def run_in_netns(ns: str, code: str, *args: str, timeout: float = 30.0) -> Any:

@@ -9,28 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2ekit import ScanRun, mismatches, run_scan, validate
-
-HOST_TIMEOUT = 4.0
-
-
-def lab_args(manifest: dict[str, Any]) -> list[str]:
-    ips = [d["ip"] for d in manifest["devices"]]
-    args = [
-        f"{ips[0]}-{ips[-1].rsplit('.', 1)[1]}",
-        "--no-arp",
-        "--host-timeout",
-        str(HOST_TIMEOUT),
-        "--probe-timeout",
-        "2",
-        "--deadline",
-        "60",
-    ]
-    if manifest["port_map"]:
-        args += ["--port-map", ",".join(f"{k}={v}" for k, v in manifest["port_map"].items())]
-    if manifest["macs_file"]:
-        args += ["--macs", manifest["macs_file"]]
-    return args
+from tests.e2ekit import HOST_TIMEOUT, ScanRun, lab_args, mismatches, run_scan, validate
 
 
 @pytest.fixture(scope="module")

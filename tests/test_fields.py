@@ -11,6 +11,7 @@ from camscan import fields
 from camscan.fingerprints import FingerprintDB
 from camscan.models import STRENGTHS
 from camscan.parse.webpage import page_fields
+from camscan.probes import dhip, dvrip, sadp
 
 PROBES = Path(__file__).resolve().parent.parent / "camscan" / "probes"
 LITERAL = re.compile(
@@ -67,3 +68,10 @@ def test_vocabulary_is_consistent() -> None:
         assert (field.role == "recorded") == (field.note is not None), field.name
     assert fields.role("no.such.field") == "detail"
     assert set(fields.CLAIM_RULES) <= set(fields.FIELDS)
+
+
+def test_the_vendor_search_decoders_emit_only_declared_fields() -> None:
+    for decoder in (sadp.decode, dhip.decode, dvrip.decode):
+        emitted = set(decoder.names())
+        assert emitted <= fields.emitted_by(decoder.probe) | {"mac.address"}, sorted(emitted)
+        assert len(emitted) == len(decoder.fields) + 3

@@ -125,7 +125,7 @@ def _entry(field: str = "http.server", **keys: str) -> bytes:
         (_entry(exmaples="[]"), "fingerprint 'x1': unknown key 'exmaples'"),
         (_entry(strength='"huge"'), "strength must be one of strong, medium, weak"),
         (_entry(id='"Bad Id"'), "entry #1: 'id' must be a lowercase slug"),
-        (_entry(claims="{ device_type = 1 }"), "'claims' must be a table of string values"),
+        (_entry(claims="{ device_type = 1 }"), "[claims] values must be strings"),
         (_entry(source=""), "fingerprint 'x1': missing 'source'"),
         (_entry(claims='{ device_type = "toaster" }'), "unknown device_type 'toaster'"),
         (_entry("tcp.port", strength='"strong"'), "entries for tcp.port may only be weak"),

@@ -249,7 +249,7 @@ def test_good_channel_tables_load(tmp_path: Path) -> None:
     [
         (
             lambda t: t.replace('description = "DS-1"', 'descripton = "DS-1"'),
-            "[sadp]: unknown key(s) descripton",
+            "[sadp]: unknown key 'descripton'",
         ),
         (lambda t: t.replace('["onvif://www.onvif.org/name/X"]', '"x"'), "'scopes' must be a list"),
         (lambda t: t + "[dhip]\nport = 0\n", "'port' must be an integer 1..65535"),

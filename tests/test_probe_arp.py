@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from camscan.probes import arp
 from camscan.probes.arp import NEEDS_PRIVILEGE, arp_capable, onlink_networks, read_routes
+from tests.labkit import throwaway_netns
 
 ROUTES = """\
 Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
@@ -93,6 +93,7 @@ async def test_empty_sweep_needs_no_scapy() -> None:
 SWEEP = """
 import asyncio, json, sys
 from ipaddress import IPv4Network
+from tests.labkit import throwaway_netns
 from camscan.probes.arp import arp_capable, arp_sweep, onlink_networks
 nets = onlink_networks([IPv4Network("10.250.0.0/24"), IPv4Network("10.251.0.0/24")], None)
 found = asyncio.run(arp_sweep(nets, timeout=0.5))
@@ -102,19 +103,13 @@ print(json.dumps({"capable": arp_capable(), "nets": [[str(n), d] for n, d in net
 
 @pytest.mark.netns
 def test_arp_sweep_in_a_namespace_pair() -> None:
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("netns test needs root and iproute2 under CI")
-        pytest.skip("needs root and iproute2 to build network namespaces")
     tag = f"{os.getpid() % 100000}"
-    scan_ns, cam_ns, scan_if, cam_if = f"cs-t{tag}s", f"cs-t{tag}c", f"ts{tag}", f"tc{tag}"
+    scan_if, cam_if = f"ts{tag}", f"tc{tag}"
 
     def ip(*args: str) -> None:
         subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 
-    try:
-        ip("netns", "add", scan_ns)
-        ip("netns", "add", cam_ns)
+    with throwaway_netns("cs-arp", count=2) as (scan_ns, cam_ns):
         ip("link", "add", scan_if, "netns", scan_ns, "type", "veth", "peer", "name", cam_if, "netns", cam_ns)
         ip("-n", scan_ns, "addr", "add", "10.250.0.1/24", "dev", scan_if)
         ip("-n", cam_ns, "link", "set", cam_if, "address", "44:19:b6:00:00:02")
@@ -128,9 +123,6 @@ def test_arp_sweep_in_a_namespace_pair() -> None:
             text=True,
             timeout=60,
         )
-    finally:
-        for ns in (scan_ns, cam_ns):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
     report = json.loads(out.stdout)
     assert report["capable"] == [True, ""]
     assert report["nets"] == [["10.250.0.0/24", scan_if]]  # 10.251.0.0/24 has no route: no ARP there

@@ -8,8 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from camscan.probes.mdns import (
     usable_sources,
 )
 from camscan.status import Status
-from tests.labkit import require_netns
 
 ROOT = Path(__file__).resolve().parent.parent
 HIK_NAME = "HIKVISION DS-2CD2722FWD-IZS - 733050075._CGI._tcp.local."
@@ -200,19 +198,6 @@ async def netns_browse(wait: float, max_instances: int | None = None, flood: int
     }
 
 
-@pytest.fixture
-def throwaway_netns() -> Iterator[str]:
-    """A fresh namespace with only lo up; multicast there never leaves it."""
-    require_netns()
-    name = "cs-mdns-" + uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
 def run_browse(ns: str, *args: object) -> dict[str, Any]:
     code = (
         "import asyncio, json, sys\nfrom tests.test_probe_mdns import netns_browse\n"
@@ -231,8 +216,8 @@ def run_browse(ns: str, *args: object) -> dict[str, Any]:
 
 
 @pytest.mark.netns
-def test_browse_resolves_camera_services_keyed_by_in_scope_address(throwaway_netns: str) -> None:
-    out = run_browse(throwaway_netns, 2.0)
+def test_browse_resolves_camera_services_keyed_by_in_scope_address(netns: str) -> None:
+    out = run_browse(netns, 2.0)
     replies = {ip: [tuple(f) for f in obs] for ip, obs in out["replies"].items()}
     assert out["status"] == "ok" and out["error"] == "4 instance(s) of hosts announcing over 8 ignored"
     assert 2.0 <= out["elapsed"] < 4.0  # the browse window plus at most the resolve grace
@@ -259,8 +244,8 @@ def test_browse_resolves_camera_services_keyed_by_in_scope_address(throwaway_net
 
 
 @pytest.mark.netns
-def test_an_announcement_flood_is_cut_at_the_instance_cap(throwaway_netns: str) -> None:
-    out = run_browse(throwaway_netns, 1.0, 3)
+def test_an_announcement_flood_is_cut_at_the_instance_cap(netns: str) -> None:
+    out = run_browse(netns, 1.0, 3)
     instances = [f for obs in out["replies"].values() for f in obs if f[0] == "mdns.instance"]
     assert out["status"] == "ok" and 0 < len(instances) <= 3
     assert "more than 3 instances" in out["error"]
@@ -268,10 +253,10 @@ def test_an_announcement_flood_is_cut_at_the_instance_cap(throwaway_netns: str) 
 
 
 @pytest.mark.netns
-def test_attack_an_mdns_flood_from_one_host_does_not_use_up_the_others_share(throwaway_netns: str) -> None:
+def test_attack_an_mdns_flood_from_one_host_does_not_use_up_the_others_share(netns: str) -> None:
     # 120 instances from 127.0.1.15 against a budget of 20 resolves: the flooder keeps its 8, the others
     # (6 instances on 5 hosts) are all resolved.
-    out = run_browse(throwaway_netns, 2.0, 20, 120)
+    out = run_browse(netns, 2.0, 20, 120)
     replies = {ip: [tuple(f) for f in obs] for ip, obs in out["replies"].items()}
     assert set(replies) == {f"127.0.1.{n}" for n in range(10, 16)}
     assert len([v for f, v in replies["127.0.1.15"] if f == "mdns.instance"]) == MAX_PER_HOST

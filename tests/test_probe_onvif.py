@@ -582,7 +582,7 @@ def test_endpoint_keeps_path_and_port_and_drops_userinfo() -> None:
     ep = endpoint_for("https://u:p@127.0.0.1:8443/onvif/device_service?x=1#frag", IP)
     assert ep.url(9443) == "https://127.0.0.1:9443/onvif/device_service?x=1"
     assert endpoint_for("http://127.0.0.1", IP).url(80) == "http://127.0.0.1:80/onvif/device_service"
-    with pytest.raises(XAddrRefused, match="not the probed address"):
+    with pytest.raises(XAddrRefused, match=r"not the device.s own address"):
         endpoint_for("http://127.0.0.2:80/onvif/device_service", IP)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -94,56 +93,6 @@ async def test_each_run_uses_a_new_request_uuid() -> None:
         lab.close()
     uuids = {xmlsafe.text(xmlsafe.child(xmlsafe.parse(d, max_bytes=4096), "Uuid"), 64) for d in cam.seen}
     assert len(cam.seen) == 2 and len(uuids) == 2
-
-
-async def test_attack_another_tools_inquiry_is_not_a_device() -> None:
-    base = loopback_base()
-    lab = FakeDevices()
-    echo = (FIXTURES / "inquiry-echo.xml").read_bytes()
-    lab.add(base + "1", lambda data, ip: [echo])
-    lab.add(base + "2", device("hikvision-ipc"))
-    result, info = await inquire(lab, [base + "1", base + "2"], base)
-    assert list(result.replies) == [base + "2"]
-    assert info.dropped("echo") == 1
-
-
-async def test_attack_oversized_datagram_is_dropped() -> None:
-    base = loopback_base()
-    lab = FakeDevices()
-    big = (
-        (FIXTURES / "hikvision-ipc.xml")
-        .read_bytes()
-        .replace(b"</ProbeMatch>", b"<Pad>" + b"A" * 40_000 + b"</Pad></ProbeMatch>")
-    )
-    lab.add(base + "1", lambda data, ip: [big])
-    result, info = await inquire(lab, [base + "1"], base)
-    assert result.replies == {} and info.dropped("oversized") == 1
-
-
-async def test_attack_xml_bomb_reply_is_rejected_quickly() -> None:
-    base = loopback_base()
-    entities = "".join(f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(8))
-    bomb = (
-        f'<?xml version="1.0"?><!DOCTYPE ProbeMatch [<!ENTITY a "aaaaaaaaaa">{entities}]>'
-        "<ProbeMatch><DeviceDescription>&i;</DeviceDescription></ProbeMatch>"
-    ).encode()
-    lab = FakeDevices()
-    lab.add(base + "1", lambda data, ip: [bomb])
-    start = time.monotonic()
-    result, info = await inquire(lab, [base + "1"], base)
-    assert time.monotonic() - start < 2.0
-    assert result.replies == {} and info.dropped("malformed") == 1
-
-
-async def test_attack_reply_from_out_of_scope_source_is_not_recorded() -> None:
-    base = loopback_base()
-    lab = FakeDevices()
-    lab.add(base + "1", device("hikvision-ipc"))
-    lab.add(base + "99", device("oem-nvr"))
-    result = await unicast_run(
-        lab, SadpProbe(), PORT, [base + "1", base + "99"], lambda ip: ip == base + "1", 0.3
-    )
-    assert list(result.replies) == [base + "1"] and result.rejected == 1
 
 
 def test_multicast_inquiry_finds_devices_answering_us_or_the_group(netns: str) -> None:

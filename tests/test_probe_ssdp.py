@@ -8,9 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,6 @@ from camscan.parse.upnp import build_msearch
 from camscan.probes.ssdp import MAX_FETCHES_PER_HOST, SsdpProbe
 from camscan.probes.udp import PER_HOST
 from camscan.status import Status
-from tests.labkit import require_netns
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "upnp"
@@ -392,27 +390,14 @@ async def netns_multicast() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def throwaway_netns() -> Iterator[str]:
-    """A fresh namespace with only lo up; multicast there never leaves it."""
-    require_netns()
-    name = "cs-ssdp-" + uuid.uuid4().hex[:8]
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
 @pytest.mark.netns
-def test_multicast_search_finds_a_device_on_the_segment(throwaway_netns: str) -> None:
+def test_multicast_search_finds_a_device_on_the_segment(netns: str) -> None:
     code = (
         "import asyncio, json\nfrom tests.test_probe_ssdp import netns_multicast\n"
         "print(json.dumps(asyncio.run(netns_multicast())))"
     )
     proc = subprocess.run(
-        ["ip", "netns", "exec", throwaway_netns, sys.executable, "-c", code],
+        ["ip", "netns", "exec", netns, sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=30,

@@ -32,6 +32,17 @@ def test_hostname_resolves_through_the_resolver() -> None:
     assert list(ts.addresses()) == ["192.168.4.20"]
 
 
+def test_each_typed_host_name_is_kept_with_the_addresses_it_gave() -> None:
+    dns = {"nvr.site.example.": ["10.9.0.5", "10.9.0.6"], "cam-01.site.example": ["10.9.0.7"]}
+    ts = parse_targets(["nvr.site.example.", "cam-01.site.example", "10.9.0.8"], resolve=dns.__getitem__)
+    assert ts.names_of("10.9.0.6") == ("nvr.site.example",) and ts.names_of("10.9.0.7") == (
+        "cam-01.site.example",
+    )
+    assert (
+        ts.names_of("10.9.0.8") == () and ts.without([(int(IPv4Address("10.9.0.5")),) * 2]).names == ts.names
+    )
+
+
 def test_file_of_targets_with_comments(tmp_path: Path) -> None:
     f = tmp_path / "site.txt"
     f.write_text("# cameras VLAN\n10.20.0.0/30\n\n10.20.1.9  # the NVR\n")

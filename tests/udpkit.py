@@ -1,6 +1,6 @@
-"""Kit for the UDP discovery-probe tests: fake devices on 127.x addresses (FakeDevices), a throw-away
-network namespace (throwaway_netns and the `netns` fixture) and run_in_netns, which runs a coroutine on a
-thread that has entered that namespace, so multicast never leaves it."""
+"""Kit for the UDP discovery-probe tests: fake devices on 127.x addresses (FakeDevices) and run_in_netns,
+which runs a coroutine on a thread that has entered a namespace (tests.labkit's `netns` fixture), so
+multicast never leaves it."""
 
 from __future__ import annotations
 
@@ -10,21 +10,17 @@ import ctypes
 import os
 import random
 import socket
-import subprocess
 import threading
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
-import pytest
 
 from camscan.context import ScanContext
 from camscan.limits import Limits
 from camscan.models import Segment, SegmentResult
 from camscan.probes.udp import DatagramProbe
-from tests.labkit import require_netns
 
 T = TypeVar("T")
 Handler = Callable[[bytes, str], Sequence[bytes]]  # (request, device ip) -> reply datagrams
@@ -149,31 +145,6 @@ def _setns(path: str) -> None:
             raise OSError(ctypes.get_errno(), f"setns {path}")
     finally:
         os.close(fd)
-
-
-@contextlib.contextmanager
-def throwaway_netns() -> Iterator[str]:
-    """A new network namespace with only lo (up), removed on exit; skips (fails under CI) when impossible."""
-    require_netns()
-    name = f"csudp-{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
-    if made.returncode != 0:
-        reason = f"cannot create a network namespace: {made.stderr.strip()}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    """A throw-away network namespace for one test."""
-    with throwaway_netns() as name:
-        yield name
 
 
 def run_in_netns(ns: str, factory: Callable[[], Awaitable[T]], timeout: float = 60.0) -> T:

@@ -6,47 +6,30 @@ import secrets
 from collections.abc import Sequence
 from typing import ClassVar
 
-from camscan.models import Observation
 from camscan.parse.dhip import (
     MAX_DATAGRAM,
     REPLY_METHOD,
     DhipEcho,
     DhipParseError,
-    DhipReply,
     build_search,
     parse_reply,
 )
-from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject, claimed_address
+from camscan.probes.udp import Channel, DatagramProbe, Decoder, ReplyDecoder
 
 NAME = "dhip"
 PORT = 37810
 GROUP = "239.255.255.251"
 
 
-def reply_observations(reply: DhipReply) -> list[Observation]:
-    """The observations one client.notifyDevInfo yields (field vocabulary of issue 3)."""
-    pairs = (
-        ("dhip.reply", REPLY_METHOD),
-        ("dhip.vendor", reply.vendor),
-        ("dhip.device_type", reply.device_type),
-        ("dhip.device_class", reply.device_class),
-        ("dhip.serial", reply.serial),
-        ("dhip.version", reply.version),
-        ("dhip.machine_name", reply.machine_name),
-        ("mac.address", reply.mac),
-    )
-    return [Observation(NAME, field, value, PORT) for field, value in pairs if value]
-
-
-def decode(data: bytes, source: str) -> tuple[Observation, ...]:
-    """Observations of a notifyDevInfo datagram; Reject for a search request (ours or another tool's)."""
-    try:
-        reply = parse_reply(data)
-    except DhipEcho as exc:
-        raise Reject("echo", str(exc)) from None
-    except DhipParseError as exc:
-        raise Reject("malformed", str(exc)) from None
-    return tuple(reply_observations(reply)) + claimed_address(NAME, reply.ipv4, source, PORT)
+# Observations of a reply datagram (every field it fills, its MAC, a claimed address); Reject for a request.
+decode = ReplyDecoder(
+    NAME,
+    PORT,
+    parse_reply,
+    (DhipEcho, DhipParseError),
+    REPLY_METHOD,
+    ("vendor", "device_type", "device_class", "serial", "version", "machine_name"),
+)
 
 
 class DhipProbe(DatagramProbe):

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import httpx
@@ -16,6 +14,7 @@ from camscan import caps, defaults, fields
 from camscan.context import HTTPS_PORTS, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.http import decode_page, extract_title, realms
+from camscan.parse.urls import NotSameHost, PinnedUrl, pin
 from camscan.parse.webpage import first_redirect, page_fields
 from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
@@ -29,39 +28,16 @@ REQUEST_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Con
 MAX_VALUES = caps.HTTP_VALUES  # per header field per response: a peer may repeat a header without end
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One URL on the scanned host, with its logical port (the one the report shows)."""
-
-    scheme: str
-    ip: str
-    port: int
-    path: str = "/"
-
-    def url(self, port: int | None = None) -> str:
-        """The URL for `port` (default: the logical port)."""
-        host = f"[{self.ip}]" if ":" in self.ip else self.ip
-        return f"{self.scheme}://{host}:{self.port if port is None else port}{self.path}"
-
-
-def _same_ip(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
-    except ValueError:
-        return False
+# One URL on the scanned host, with its logical port (the one the report shows).
+Target = PinnedUrl
 
 
 def redirect_target(base: Target, location: str) -> Target | None:
     """Where a Location header points if it stays on the same IP address (no hostnames), else None."""
     try:
-        joined = httpx.URL(base.url()).join(location.strip())
-    except (httpx.InvalidURL, ValueError, TypeError):
+        target = pin(location, base.ip, base=base.url())
+    except NotSameHost:
         return None
-    if joined.scheme not in ("http", "https") or not _same_ip(joined.host, base.ip):
-        return None
-    port = joined.port or (443 if joined.scheme == "https" else 80)
-    # Rebuilt from parts on purpose: userinfo and fragments in the Location are dropped.
-    target = Target(joined.scheme, base.ip, port, joined.raw_path.decode("ascii", "replace") or "/")
     return None if target == base else target
 
 
@@ -185,7 +161,7 @@ class HttpProbe:
         start = time.monotonic()
         obs: list[Observation] = []
         notes: list[str] = []  # remarks that do not change the outcome (a refused charset)
-        base = Target("https" if port in HTTPS_PORTS else "http", host.ip, port)
+        base = Target("https" if port in HTTPS_PORTS else "http", host.ip, port, "/")
         async with ctx.limits.connection(host.ip):
             deadline = asyncio.get_running_loop().time() + ctx.timeouts.probe
             status, error, location = await _guarded(ctx, base, obs, notes, deadline)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -18,6 +16,7 @@ from camscan import defaults
 from camscan.context import OnvifCredentials, ScanContext
 from camscan.models import Host, Observation, ProbeResult
 from camscan.parse.soap import SoapParseError, parse_device_information, parse_fault
+from camscan.parse.urls import NotSameHost, PinnedUrl, pin
 from camscan.probes import onvif_soap
 from camscan.probes.body import read_capped
 from camscan.probes.tcp import short_error, status_for_error
@@ -26,7 +25,6 @@ from camscan.status import Status
 
 USER_AGENT = defaults.USER_AGENT
 DEFAULT_PATH = "/onvif/device_service"
-MAX_XADDR = 1024
 INFO_FIELDS = {
     "Manufacturer": "onvif.manufacturer",
     "Model": "onvif.model",
@@ -44,39 +42,16 @@ class XAddrRefused(ValueError):
     """The XAddr is not an http(s) URL on the probed host's own address."""
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """The device service URL, pinned to the host's own address and a logical port."""
-
-    scheme: str
-    ip: str
-    port: int
-    path: str
-
-    def url(self, port: int) -> str:
-        """The URL for the port actually connected to."""
-        host = f"[{self.ip}]" if ":" in self.ip else self.ip
-        return f"{self.scheme}://{host}:{port}{self.path}"
+# The device service URL, pinned to the host's own address and a logical port.
+Endpoint = PinnedUrl
 
 
 def endpoint_for(xaddr: str, ip: str) -> Endpoint:
     """Check an XAddr against the host's address and rebuild it from parts (no userinfo, no fragment)."""
-    text = xaddr.strip()
-    if len(text) > MAX_XADDR or not text.isprintable() or " " in text:
-        raise XAddrRefused("XAddr is not a plain URL")
     try:
-        parts = urlsplit(text)
-        port = parts.port
-        same = ipaddress.ip_address(parts.hostname or "") == ipaddress.ip_address(ip)
-    except ValueError:
-        raise XAddrRefused(f"XAddr {text[:120]!r} is not a URL on an IP address") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise XAddrRefused(f"XAddr scheme {parts.scheme[:20]!r} is not http or https")
-    if not same:
-        raise XAddrRefused(f"XAddr host {(parts.hostname or '')[:64]!r} is not the probed address {ip}")
-    scheme = parts.scheme.lower()
-    path = (parts.path or DEFAULT_PATH) + (f"?{parts.query}" if parts.query else "")
-    return Endpoint(scheme, ip, port or (443 if scheme == "https" else 80), path)
+        return pin(xaddr, ip, default_path=DEFAULT_PATH)
+    except NotSameHost as exc:
+        raise XAddrRefused(f"XAddr {exc}") from None
 
 
 CANDIDATE_PORTS = defaults.ONVIF_PORTS

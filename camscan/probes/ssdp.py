@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from camscan.parse.upnp import (
     parse_description,
     parse_search_reply,
 )
+from camscan.parse.urls import NotSameHost, pin
 from camscan.probes.body import read_capped
 from camscan.probes.http import REQUEST_HEADERS
 from camscan.probes.udp import Channel, DatagramProbe, Decoder, Reject
@@ -45,14 +45,8 @@ DESCRIPTION_FIELDS = (
 def same_host_url(location: str, ip: str) -> httpx.URL | None:
     """The description URL rebuilt on ip if LOCATION names exactly that address (no host names), else None."""
     try:
-        url = httpx.URL(location.strip())
-        same = ipaddress.IPv4Address(url.host) == ipaddress.IPv4Address(ip)
-        if url.scheme not in ("http", "https") or not same:
-            return None
-        port = url.port or (443 if url.scheme == "https" else 80)
-        # Rebuilt from parts on purpose: userinfo and fragments in the LOCATION are dropped.
-        return httpx.URL(f"{url.scheme}://{ip}:{port}{url.raw_path.decode('ascii', 'replace') or '/'}")
-    except (httpx.InvalidURL, ValueError, TypeError):
+        return httpx.URL(pin(location, ip).url())
+    except NotSameHost:
         return None
 
 

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from camscan import caps
 from camscan.context import ScanContext
@@ -47,6 +47,61 @@ class Reject(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class DeviceReply(Protocol):
+    """A parsed vendor search reply: whatever else it holds, its MAC and the address it claims."""
+
+    @property
+    def mac(self) -> str | None: ...
+
+    @property
+    def ipv4(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=DeviceReply)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDecoder(Generic[R]):
+    """The decoder of a vendor search protocol (SADP, DHIP, DVRIP): one parse, the reply's fields kept.
+
+    `errors` are the parser's (echo, malformed): an echo (a request, ours looped back or another tool's)
+    and a malformed datagram become Rejects, counted by reason. Each name in `fields` is an attribute of the
+    reply and gives the field `<probe>.<name>` (a flag: "true" or "false"); `<probe>.reply` says `reply`.
+    An address the reply claims other than its source is recorded as a claim, never trusted."""
+
+    probe: str
+    port: int
+    parse: Callable[[bytes], R]
+    errors: tuple[type[Exception], type[Exception]]
+    reply: str
+    fields: tuple[str, ...]
+
+    def names(self) -> tuple[str, ...]:
+        """Every observation field this decoder can emit."""
+        own = (f"{self.probe}.{name}" for name in ("reply", *self.fields, "claimed_address"))
+        return (*own, "mac.address")
+
+    def __call__(self, data: bytes, source: str) -> tuple[Observation, ...]:
+        """Observations of one datagram from `source`; Reject for an echo or a malformed one."""
+        echo, malformed = self.errors
+        try:
+            parsed = self.parse(data)
+        except echo as exc:
+            raise Reject("echo", str(exc)) from None
+        except malformed as exc:
+            raise Reject("malformed", str(exc)) from None
+        found = [Observation(self.probe, f"{self.probe}.reply", self.reply, self.port)]
+        for name in self.fields:
+            value = getattr(parsed, name)
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if value:
+                found.append(Observation(self.probe, f"{self.probe}.{name}", str(value), self.port))
+        if parsed.mac:
+            found.append(Observation(self.probe, "mac.address", parsed.mac, self.port))
+        return (*found, *claimed_address(self.probe, parsed.ipv4, source, self.port))
 
 
 @dataclass(frozen=True, slots=True)

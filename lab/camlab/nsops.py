@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,23 @@ def ensure_ns(ns: str) -> None:
     if (NETNS_DIR / ns).exists():
         run(["ip", "netns", "del", ns], check=False)
     run(["ip", "netns", "add", ns])
+
+
+@contextlib.contextmanager
+def scratch_namespaces(*names: str) -> Iterator[tuple[str, ...]]:
+    """Fresh namespaces with only lo (up), for one test or one agent; deleted on exit, whatever happened.
+
+    A name already taken (another run's) is an error, never reused: its owner may still need it."""
+    made: list[str] = []
+    try:
+        for ns in names:
+            run(["ip", "netns", "add", ns])
+            made.append(ns)
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        yield names
+    finally:
+        for ns in made:
+            run(["ip", "netns", "del", ns], check=False)
 
 
 def sysctls(ns: str, settings: dict[str, int]) -> None:

@@ -67,7 +67,7 @@ from typing import Any, Literal
 
 from camlab.channels import CHANNELS, Channels, parse_channels
 from camlab.checks import PersonaError as PersonaError
-from camlab.checks import check_keys, fail
+from camlab.checks import check_keys, fail, string
 from camscan.models import DEVICE_TYPES
 
 Kind = Literal["http", "https", "rtsp", "tcp", "hostile"]
@@ -216,17 +216,7 @@ class Replica:
 
 _fail = fail
 _check_keys = check_keys
-
-
-def _str(where: str, data: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise _fail(where, f"missing '{key}'")
-        return None
-    if not isinstance(value, str):
-        raise _fail(where, f"'{key}' must be a string")
-    return value
+_str = string
 
 
 def _headers(where: str, raw: object) -> Headers:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from camlab.nsops import scratch_namespaces
 from camlab.plan import LabError
 
 AGENT_IP = "10.9.0.1"
@@ -93,9 +94,6 @@ def _run(args: Sequence[str], stdin: str | None = None) -> None:
 
 
 def _build(router: str, scanner: str, subnets: Sequence[str], neighbours: Mapping[str, str]) -> None:
-    for ns in (router, scanner):
-        _run(["ip", "netns", "add", ns])
-        _run(["ip", "-n", ns, "link", "set", "lo", "up"])
     lines = ["link add up0 type veth peer name dn0", f"addr add {AGENT_IP}/24 dev up0", "link set up0 up"]
     nets = [ipaddress.IPv4Network(s) for s in subnets]
     for n, net in enumerate(nets):
@@ -157,12 +155,11 @@ def router_lab(
     """Build the router and scanner namespaces, run snmpd in the router; always torn down."""
     router, scanner = f"{prefix}-rtr", f"{prefix}-scn"
     proc: subprocess.Popen[bytes] | None = None
-    try:
-        _build(router, scanner, subnets, neighbours)
-        proc = start_snmpd(router, snmpd_config(communities, users), state_dir)
-        yield RouterLab(router, scanner, dict(neighbours), log=state_dir / "snmpd.log")
-    finally:
-        if proc is not None:
-            stop_snmpd(proc)
-        for ns in (router, scanner):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)  # noqa: S603, S607 -- iproute2, fixed
+    with scratch_namespaces(router, scanner):
+        try:
+            _build(router, scanner, subnets, neighbours)
+            proc = start_snmpd(router, snmpd_config(communities, users), state_dir)
+            yield RouterLab(router, scanner, dict(neighbours), log=state_dir / "snmpd.log")
+        finally:
+            if proc is not None:
+                stop_snmpd(proc)
