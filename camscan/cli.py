@@ -168,6 +168,10 @@ def scan(
         float, typer.Option(help="Seconds to listen for discovery replies.", min=0.1)
     ] = 1.5,
     onvif: Annotated[bool, typer.Option(help="Ask ONVIF device services who made them (SOAP).")] = True,
+    reverse_dns: Annotated[
+        bool, typer.Option(help="Ask your resolvers each live host's reverse DNS (PTR) name.")
+    ] = True,
+    netbios: Annotated[bool, typer.Option(help="Ask each live host its NetBIOS and LLMNR names.")] = True,
     onvif_user: Annotated[
         str | None, typer.Option(help="ONVIF user name (with --onvif-password-file).")
     ] = None,

@@ -94,7 +94,7 @@ def sweep(
     args = dict(locals())  # the options, before the import below adds a name
     from camscan import sweepcmd
 
-    sweepcmd.sweep(**args)
+    sweepcmd.sweep(sweepcmd.SweepRequest(**args))
 
 
 def diff(

@@ -207,6 +207,10 @@ _FIELDS: tuple[Field, ...] = (
         "device description serialNumber",
         rule=ClaimRule("value", "serial"),
     ),
+    # ---- names the host goes by (camscan.hostnames)
+    Field("name.ptr", ("names",), "detail", "its reverse DNS (PTR) name"),
+    Field("name.netbios", ("names",), "detail", "the name of its NetBIOS node-status answer"),
+    Field("name.llmnr", ("names",), "detail", "its LLMNR (RFC 4795) reverse name"),
     # ---- link layer and ports
     Field("mac.address", ("arp", "wsdiscovery", "onvif", "sadp", "dhip", "dvrip", "mdns"), "detail", "a MAC"),
     Field("mac.oui", ("arp",), "label", "registrant of the MAC block (evidence, not a probe observation)"),

@@ -13,6 +13,7 @@ import contextlib
 import ipaddress
 import secrets
 import socket
+import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -20,8 +21,9 @@ from typing import TypeVar
 import dns.resolver
 
 from camscan.context import ScanContext
-from camscan.models import Observation
+from camscan.models import Observation, ProbeResult
 from camscan.parse import netbios, ptr
+from camscan.status import Status
 from camscan.targets import TargetSet
 
 T = TypeVar("T")
@@ -131,6 +133,25 @@ class HostNamer:
             ctx, ip, port, query.to_wire(), lambda d: ptr.parse_reply(d, query), self.query_timeout
         )
         return names or ()
+
+
+def merged(found: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(name, source) pairs from names by source, best source first, each name once (case aside)."""
+    return _merged({source: list(found.get(source, ())) for source in SOURCES})
+
+
+NAME_FIELDS = {"ptr": "name.ptr", "netbios": "name.netbios", "llmnr": "name.llmnr"}
+
+
+async def names_result(namer: HostNamer, ctx: ScanContext, ip: str) -> ProbeResult:
+    """The names a host answers to itself or its resolver gives (PTR, NetBIOS, LLMNR), as a probe result."""
+    start = time.monotonic()
+    names = await namer.host_names(ctx, ip, ())
+    observations = tuple(
+        Observation("names", NAME_FIELDS[source], name) for name, source in names if source in NAME_FIELDS
+    )
+    status = Status.OK if observations else Status.TIMEOUT
+    return ProbeResult("names", ip, None, status, observations, None, time.monotonic() - start)
 
 
 def _merged(found: dict[str, list[str]]) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from camscan.context import ScanContext
+from camscan.hostnames import HostNamer, names_result
 from camscan.models import Host, MacSource, Observation, ProbeResult
 from camscan.probes import OnvifProbe, PortProbe, probes_for_port, tcp
 from camscan.probes.onvif import candidate_endpoints
@@ -86,12 +87,14 @@ class Prober:
         onvif: OnvifProbe | None,
         before: Callable[[HostWork], Awaitable[None]],
         sweep_per_host: int = 4,
+        namer: HostNamer | None = None,
     ) -> None:
         self.ctx = ctx
         self.ports = ports
         self.onvif = onvif
         self.before = before  # what to do first for a host (unicast discovery asks, waiting for its pings)
         self.sweep_per_host = max(1, sweep_per_host)
+        self.namer = namer  # asks each host's names (reverse DNS, NetBIOS, LLMNR) beside its probes
         self.cut_short = False  # set when the scan is cancelled: cancelled jobs say so
 
     async def run(self, hw: HostWork) -> None:
@@ -101,6 +104,9 @@ class Prober:
         hw.deadline = loop.time() + self.ctx.timeouts.host
         try:
             async with asyncio.timeout_at(hw.deadline):
+                namer = self.namer
+                if namer is not None and (namer.nameservers or namer.netbios):
+                    self.spawn(hw, "names", None, lambda: names_result(namer, self.ctx, hw.ip))
                 await self.before(hw)
                 for port in hw.open_ports:
                     self._probe_port(hw, port)

@@ -76,5 +76,6 @@ def judge(host: Host, results: Sequence[ProbeResult], know: Knowledge) -> tuple[
         probes=tuple(results),
         mac_router=host.mac_router if host.mac_source == "snmp" else None,
         found_by=host.found_by,
+        hostnames=host.hostnames,
     )
     return device, unmatched

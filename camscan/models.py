@@ -106,6 +106,7 @@ class Host:
     hostname: str | None = None
     mac_router: str | None = None  # the router whose ARP table (SNMP) gave the MAC
     found_by: tuple[str, ...] = ()  # how it answered: "arp", "icmp", "tcp", "wsdiscovery"...
+    hostnames: tuple[tuple[str, str], ...] = ()  # (name, source), best first; hostname is the first
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ class Device:
     probes: tuple[ProbeResult, ...] = ()
     mac_router: str | None = None
     found_by: tuple[str, ...] = ()
+    hostnames: tuple[tuple[str, str], ...] = ()
 
     @property
     def watchlisted(self) -> bool:

@@ -39,6 +39,8 @@ class ScanOptions:
     discovery_wait: float = defaults.DISCOVERY_WAIT  # seconds to listen after the last discovery datagram
     onvif: bool = True
     onvif_credentials: tuple[tuple[IPv4Network, OnvifCredentials], ...] = ()
+    reverse_dns: bool = True  # ask the system's resolvers for each live host's PTR name
+    netbios: bool = True  # ask each live host its NetBIOS and LLMNR names
 
 
 MAX_MAC_FILE_BYTES = 8 * 1024 * 1024

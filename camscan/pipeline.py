@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from camscan import defaults, oui
 from camscan.context import ScanContext
+from camscan.hostnames import HostNamer
 from camscan.hostwork import HostWork, Prober
 from camscan.interfaces import local_segments
 from camscan.liveness import Liveness
@@ -104,7 +105,8 @@ class Pipeline:
         self.progress = progress
         self.snmp_routers = tuple(snmp_routers)
         onvif = OnvifProbe() if opts.onvif else None
-        self.prober = Prober(ctx, opts.ports, onvif, self._before_probing, opts.sweep_per_host)
+        namer = HostNamer.for_scan(opts.targets, reverse_dns=opts.reverse_dns, netbios=opts.netbios)
+        self.prober = Prober(ctx, opts.ports, onvif, self._before_probing, opts.sweep_per_host, namer)
         self.host_slots = asyncio.Semaphore(defaults.HOST_WORKERS)
         self.host_tasks: set[asyncio.Task[None]] = set()
         self._last_status = 0.0

@@ -97,6 +97,8 @@ class ScanRequest:
     discovery: str | None = None
     discovery_wait: float = defaults.DISCOVERY_WAIT
     onvif: bool = True
+    reverse_dns: bool = True
+    netbios: bool = True
     onvif_user: str | None = None
     onvif_password_file: Path | None = None
     config: Path | None = None
@@ -174,6 +176,8 @@ def scan_options(req: ScanRequest) -> ScanOptions:
         discovery=parse_discovery(req.discovery) if req.discovery is not None else DISCOVERY_PROTOCOLS,
         discovery_wait=req.discovery_wait,
         onvif=req.onvif,
+        reverse_dns=req.reverse_dns,
+        netbios=req.netbios,
         onvif_credentials=onvif_credentials(
             req.onvif_user, req.onvif_password_file, req.config, req.allow_readable_secrets
         ),

@@ -153,77 +153,84 @@ def _prepare_all(
     return ready
 
 
-def sweep(
-    *,
-    site: list[str] | None,
-    config: Path | None,
-    db: str | None,
-    keep: str | None,
-    fail_on: str,
-    json_out: str | None,
-    jsonl_out: str | None,
-    csv_out: str | None,
-    html_out: str | None,
-    notify_file: Path | None,
-    webhook: str | None,
-    webhook_secret_env: str | None,
-    webhook_secret_file: Path | None,
-    syslog: bool,
-    profile: str | None,
-    deadline: float | None,
-    rate: float | None,
-    host_timeout: float | None,
-    probe_timeout: float | None,
-    interface: str | None,
-    watchlist: list[str] | None,
-    allow_readable_secrets: bool,
-    table: bool | None,
-    progress: bool | None,
-    quiet: bool,
-    verbose: bool,
-    log_json: bool,
-) -> None:
-    """Sweep the configured sites, store each sweep, print what changed since the last.
+@dataclass(frozen=True, slots=True)
+class SweepRequest:
+    """The sweep command's options as the user gave them (None: not given, the site's config decides)."""
 
-    Exit 0 nothing to report, 1 watchlisted or misplaced (see --fail-on), 2 bad input, 3 failed, 4 a sweep did
-    not finish, 5 an export could not be written, 6 a sweep of that site was already running.
-    """
+    site: list[str] | None
+    config: Path | None
+    db: str | None
+    keep: str | None
+    fail_on: str
+    json_out: str | None
+    jsonl_out: str | None
+    csv_out: str | None
+    html_out: str | None
+    notify_file: Path | None
+    webhook: str | None
+    webhook_secret_env: str | None
+    webhook_secret_file: Path | None
+    syslog: bool
+    profile: str | None
+    deadline: float | None
+    rate: float | None
+    host_timeout: float | None
+    probe_timeout: float | None
+    interface: str | None
+    watchlist: list[str] | None
+    allow_readable_secrets: bool
+    table: bool | None
+    progress: bool | None
+    quiet: bool
+    verbose: bool
+    log_json: bool
+
+
+def sweep(req: SweepRequest) -> None:
+    """Sweep the configured sites, store each sweep, print what changed since the last (the exit codes are
+    in camscan.exitcodes and the README)."""
     from camscan.scancmd import stop_on_signals
 
-    logs.setup(verbose=verbose, as_json=log_json, quiet=quiet)
+    logs.setup(verbose=req.verbose, as_json=req.log_json, quiet=req.quiet)
     overrides = {
-        "profile": profile,
-        "deadline": deadline,
-        "rate": rate,
-        "host_timeout": host_timeout,
-        "probe_timeout": probe_timeout,
-        "interface": interface,
-        "watchlists": tuple(watchlist) if watchlist else None,
+        "profile": req.profile,
+        "deadline": req.deadline,
+        "rate": req.rate,
+        "host_timeout": req.host_timeout,
+        "probe_timeout": req.probe_timeout,
+        "interface": req.interface,
+        "watchlists": tuple(req.watchlist) if req.watchlist else None,
     }
+    wanted = {"json": req.json_out, "jsonl": req.jsonl_out, "csv": req.csv_out, "html": req.html_out}
     with bad_input():
-        cfg = _config(config, required=True)
+        cfg = _config(req.config, required=True)
         if cfg is None:  # _config raises first; this is for the type checker
             raise ConfigError("no config file")
-        chosen = _pick(read_sites(cfg), site, cfg)
-        policy = _fail_on(fail_on)
-        keeps = {s.name: _keep(keep, s, cfg) for s in chosen}
-        wanted = {"json": json_out, "jsonl": jsonl_out, "csv": csv_out, "html": html_out}
+        chosen = _pick(read_sites(cfg), req.site, cfg)
+        policy = _fail_on(req.fail_on)
+        keeps = {s.name: _keep(req.keep, s, cfg) for s in chosen}
         check_outputs([(f"--{kind}", path) for kind, path in wanted.items()])
-        ready = _prepare_all(chosen, cfg, overrides, allow_readable_secrets)
-        engine, target = _open(db, cfg, create=True)
+        ready = _prepare_all(chosen, cfg, overrides, req.allow_readable_secrets)
+        engine, target = _open(req.db, cfg, create=True)
     shown = _Shown(
-        progress=not quiet and (progress if progress is not None else err.is_terminal),
-        table=not quiet and (table if table is not None else sys.stdout.isatty()),
-        quiet=quiet,
+        progress=not req.quiet and (req.progress if req.progress is not None else err.is_terminal),
+        table=not req.quiet and (req.table if req.table is not None else sys.stdout.isatty()),
+        quiet=req.quiet,
     )
-    cli_notify = Notify(notify_file, webhook, webhook_secret_file, webhook_secret_env, "" if syslog else None)
+    cli_notify = Notify(
+        req.notify_file,
+        req.webhook,
+        req.webhook_secret_file,
+        req.webhook_secret_env,
+        "" if req.syslog else None,
+    )
     outcomes: list[Outcome] = []
     with stop_on_signals() as stop:
         for prepared in ready:
             if stop.reason is not None:
                 break
             run = _SiteRun(prepared, engine, target, stop, keeps, policy, shown)
-            outcomes.append(_sweep_and_report(run, wanted, cli_notify, allow_readable_secrets))
+            outcomes.append(_sweep_and_report(run, wanted, cli_notify, req.allow_readable_secrets))
     engine.dispose()
     raise typer.Exit(combined_exit(outcomes) if outcomes else EXIT_FAILED)
 

@@ -92,3 +92,10 @@ def test_pipe_gets_a_summary_and_one_line_per_watchlisted_device(
     flagged = [d for d in run.report["devices"] if d["watchlisted"]]
     assert len([ln for ln in lines if ln.startswith("WATCHLISTED ")]) == len(flagged) > 0
     assert "\x1b" not in run.stdout  # no table or colours into a pipe
+
+
+def test_a_host_named_on_the_command_line_goes_by_that_name(tmp_path: Path) -> None:
+    run = run_scan(["localhost", "--ports", "1", "--discovery", "none", "--no-onvif"], tmp_path / "r.json")
+    (host,) = run.report["devices"]
+    assert host["ip"] == "127.0.0.1" and host["hostname"] == "localhost"
+    assert host["hostnames"][0] == {"name": "localhost", "source": "target"}

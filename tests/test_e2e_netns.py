@@ -65,3 +65,10 @@ def test_without_root_the_kernel_neighbour_table_gives_the_macs(netns_lab: dict[
         assert mismatches(run, netns_lab) == []
     finally:
         shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_hosts_that_announce_an_mdns_name_go_by_it(scanned: ScanRun, netns_lab: dict[str, Any]) -> None:
+    named = [d for d in scanned.report["devices"] if any(n["source"] == "mdns" for n in d["hostnames"])]
+    assert named, "no device's mDNS name reached the report"
+    for dev in named:
+        assert dev["hostname"] == dev["hostnames"][0]["name"]

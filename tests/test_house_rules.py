@@ -11,7 +11,7 @@ MAX_LINES = 60
 # migration's table definitions.
 DECLARATIVE = {("camscan/cli.py", "scan"), ("camscan/history/migrations/versions/0001_initial.py", "upgrade")}
 # Long functions that came in before this rule, each to be split by its owner: the list may only shrink.
-KNOWN_LONG = {("camscan/sweep.py", "sweep_site"), ("camscan/sweepcmd.py", "sweep")}
+KNOWN_LONG: set[tuple[str, str]] = set()
 
 
 def test_no_function_in_camscan_is_over_sixty_lines() -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
 
+from camscan.hostnames import NAME_FIELDS, merged
 from camscan.hostwork import HostWork
 from camscan.identify import Knowledge, judge
 from camscan.models import (
@@ -76,6 +77,20 @@ def _mac(
     return None, None, None
 
 
+NAME_SOURCES = {"mdns.host": "mdns", **{field: source for source, field in NAME_FIELDS.items()}}
+
+
+def host_names(opts: ScanOptions, ip: str, results: Sequence[ProbeResult]) -> list[tuple[str, str]]:
+    """The names a host goes by, best source first: the name you typed, reverse DNS, mDNS, NetBIOS, LLMNR."""
+    found: dict[str, list[str]] = {"target": list(opts.targets.names_of(ip))}
+    for result in results:
+        for obs in result.observations:
+            source = NAME_SOURCES.get(obs.field)
+            if source is not None:
+                found.setdefault(source, []).append(obs.value)
+    return merged(found)
+
+
 def mac_method(devices: Sequence[Device], state: ScanState, opts: ScanOptions) -> str:
     """Which ways of learning MACs this scan used, e.g. "arp", "neighbours+file", "snmp"; "none" if no way."""
     used = []
@@ -113,8 +128,19 @@ def build_report(opts: ScanOptions, know: Knowledge, state: ScanState, ending: E
     for ip in sorted(state.hosts, key=lambda a: int(IPv4Address(a))):
         hw = state.hosts[ip]
         mac, source, router = _mac(hw, opts, state)
-        host = Host(ip, mac, source, hw.open_ports, mac_router=router, found_by=tuple(sorted(hw.found_by)))
-        device, loose = judge(host, heard.get(ip, []) + hw.results, know)
+        results = heard.get(ip, []) + hw.results
+        names = host_names(opts, ip, results)
+        host = Host(
+            ip,
+            mac,
+            source,
+            hw.open_ports,
+            hostname=names[0][0] if names else None,
+            mac_router=router,
+            found_by=tuple(sorted(hw.found_by)),
+            hostnames=tuple(names),
+        )
+        device, loose = judge(host, results, know)
         devices.append(device)
         unmatched.extend(loose)
     results = [r for hw in state.hosts.values() for r in hw.results]
@@ -256,5 +282,7 @@ def options_record(opts: ScanOptions) -> dict[str, object]:
         "discovery_probes": list(opts.discovery),
         "discovery_wait": opts.discovery_wait,
         "onvif": opts.onvif,
+        "reverse_dns": opts.reverse_dns,
+        "netbios": opts.netbios,
         "onvif_credentials_for": [str(net) for net, _ in opts.onvif_credentials],
     }

@@ -43,6 +43,7 @@ def _device(d: Device) -> dict[str, Any]:
         "mac_router": d.mac_router,
         "mac_randomised": d.mac is not None and int(d.mac[:2], 16) & 0x02 == 0x02,
         "hostname": d.hostname,
+        "hostnames": [{"name": name, "source": source} for name, source in d.hostnames],
         "open_ports": list(d.open_ports),
         "found_by": list(d.found_by),
         "is_camera": v.is_camera,
