@@ -27,6 +27,8 @@ from camscan.snmpconfig import SnmpRouter
 from camscan.status import Status
 from camscan.targets import TargetSet
 
+MDNS_BROWSE = 3.0  # seconds the mDNS browse lasts at least, even when the sweep ends sooner
+
 
 class Progress:
     """Progress callbacks; the default does nothing (cron, pipes)."""
@@ -113,6 +115,7 @@ class Pipeline:
         self._probing_stage = False
         self._holding = False  # hosts found now wait to be probed (during ARP's first pass)
         self._started: set[str] = set()
+        self._arp_first = asyncio.Event()
 
     # What answers ---------------------------------------------------------------------------------------
 
@@ -183,22 +186,30 @@ class Pipeline:
         segments = local_segments(list(opts.targets.networks), opts.interface) if opts.multicast else []
         self.state.segments = [f"{s.iface} {s.network}" for s in segments]
         self.progress.stage("scanning", opts.targets.count)
-        # mDNS browses from the start to the end of the sweep: answers come when responders get to them.
         loop = asyncio.get_running_loop()
+        # ARP's first pass runs alone: scapy matches replies in a thread, which a busy event loop (discovery
+        # replies to parse, hosts to probe) would starve of the GIL, and a starved pass misses answers.
+        self._holding = True
+        arping = loop.create_task(self._arp())
+        await asyncio.wait([arping, loop.create_task(self._arp_first.wait())], return_when="FIRST_COMPLETED")
+        # mDNS browses to the end of the sweep, MDNS_BROWSE at least: busy responders answer late.
         browsing = asyncio.Event()
         mdns = loop.create_task(self._mdns(segments, browsing)) if "mdns" in opts.discovery else None
+        browse_until = loop.time() + MDNS_BROWSE
         await self._open_sessions(segments)
-        await self._arp()
+        self._release()  # the hosts ARP found are probed now, while its second pass asks the silent ones
+        await arping
         await self._sweep()
-        browsing.set()
+        loop.call_at(browse_until, browsing.set)  # at once if that time is past
         await self._read_snmp()
         self.progress.stage("probing", sum(1 for h in self.state.hosts.values() if not h.finished))
         self._probing_stage = True
-        if mdns is not None:
-            await mdns
         # The MAC registry is needed only for the report: load it while the last hosts are probed.
         registry = loop.run_in_executor(None, oui.warm)
         await self._drain()
+        if mdns is not None:
+            await mdns
+            await self._drain()  # hosts the browse found late are probed too
         await registry
         self._learn_kernel_macs()
         self._show(force=True)
@@ -235,20 +246,18 @@ class Pipeline:
     async def _arp(self) -> None:
         """ARP-sweep the on-link parts of the targets when privileged: each answer is a live host.
 
-        Hosts found meanwhile (discovery replies) wait until the first pass is in: scapy matches replies
-        in a thread, which a busy event loop would starve of the GIL."""
+        `_arp_first` is set once its first pass is in (or at once when there is nothing to ARP)."""
         opts = self.opts
         onlink = arp.onlink_networks(list(opts.targets.networks), opts.interface) if opts.arp else []
-        if onlink and arp.arp_capable()[0]:
-            ranges = tuple((int(n.network_address), int(n.broadcast_address)) for n, _ in onlink)
-            self.state.arp_ranges = ranges
-            self._holding = True
-            try:
+        try:
+            if onlink and arp.arp_capable()[0]:
+                ranges = tuple((int(n.network_address), int(n.broadcast_address)) for n, _ in onlink)
+                self.state.arp_ranges = ranges
                 await arp.arp_sweep(onlink, rate=opts.rate, on_pass=self._arp_answers)
-            finally:
-                self._release()
-            self.state.arp_covered = ranges
-            self.progress.advance(opts.targets.count - opts.targets.without(ranges).count)
+                self.state.arp_covered = ranges
+                self.progress.advance(opts.targets.count - opts.targets.without(ranges).count)
+        finally:
+            self._arp_first.set()
         self.state.arp_done = True
 
     def _arp_answers(self, macs: dict[str, str]) -> None:
@@ -256,7 +265,7 @@ class Pipeline:
             if self.opts.targets.contains(ip):
                 hw = self.found(ip, "arp")
                 hw.mac, hw.mac_source = mac, "arp"
-        self._release()  # the first pass is in: probing may start
+        self._arp_first.set()
 
     def _release(self) -> None:
         if not self._holding:

@@ -106,7 +106,7 @@ def _sweep(
 ) -> dict[str, str]:
     """Blocking scapy srp per interface; runs in a worker thread and stops between chunks when asked.
 
-    `on_pass` (called from this thread) gets the new answers after each pass over a chunk."""
+    `on_pass` (called from this thread) gets the new answers after each pass over a chunk (maybe none)."""
     from scapy.layers.l2 import ARP, Ether
     from scapy.sendrecv import srp
 
@@ -136,7 +136,7 @@ def _sweep(
                     ip, mac = reply[ARP].psrc, str(reply[ARP].hwsrc).lower()
                     if ip in asked and ip not in found:
                         found[ip] = new[ip] = mac
-                if on_pass is not None and new:
+                if on_pass is not None:
                     on_pass(new)
     return found
 

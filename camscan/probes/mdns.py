@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import math
 import socket
 import time
 from collections import Counter
@@ -330,7 +331,9 @@ class MdnsProbe:
         )
 
     async def _browse(self, azc: AsyncZeroconf, in_scope: Callable[[str], bool], wait: float) -> _Run:
-        run = self._live = _Run(azc.zeroconf, in_scope, time.monotonic() + wait + RESOLVE_GRACE)
+        # Held open (the whole sweep), resolves may start any time until the hold ends; then get the grace.
+        ends = math.inf if self.hold is not None else time.monotonic() + wait + RESOLVE_GRACE
+        run = self._live = _Run(azc.zeroconf, in_scope, ends)
         browser = AsyncServiceBrowser(azc.zeroconf, list(self.service_types), handlers=[run.on_change])
         try:
             await asyncio.sleep(wait)
