@@ -168,6 +168,7 @@ def _device(row: sa.Row[Any], hits: list[dict[str, Any]], evs: list[dict[str, An
         "mac_router": d.get("mac_router"),
         "mac_randomised": bool(d.get("mac_randomised")),
         "hostname": row.hostname,
+        "hostnames": d.get("hostnames") or [],
         "open_ports": d.get("open_ports") or [],
         "found_by": d.get("found_by") or [],
         "is_camera": row.is_camera,

@@ -21,7 +21,7 @@ from camscan import __version__
 from camscan.history import schema as t
 from camscan.history.identity import Kind, device_endpoint, identity_keys
 
-DETAIL_KEYS = ("mac_router", "mac_randomised", "open_ports", "found_by", "conflicts", "probes")
+DETAIL_KEYS = ("mac_router", "mac_randomised", "hostnames", "open_ports", "found_by", "conflicts", "probes")
 STATUSES = ("running", "complete", "incomplete", "failed", "abandoned")
 
 
