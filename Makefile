@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed-stamp
 # Root gets the namespace lab (real ARP, real MACs); anyone else gets the loopback lab.
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: setup lab-tools test-servers snmpd demo test lint typecheck unit bench fuzz clean lab-down
+.PHONY: setup lab-tools test-servers snmpd demo test lint typecheck unit bench bench-tools bench-routed fuzz clean lab-down
 
-setup: $(STAMP) lab-tools test-servers
+# The Python side; `make test` adds the Debian tools and servers the tests talk to (a demo needs none of them).
+setup: $(STAMP)
 
 # The tests' Debian tools (root only: the loopback lab needs none): nftables is the simulated devices' host
 # firewall, snmpd the routed lab's router agent (and the SNMP tests' agent), snmp (snmpwalk) what the tests ask it
@@ -65,20 +66,28 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
-	$(BIN)/pytest -q -m "not netns"
+unit: setup lab-tools test-servers
+	$(BIN)/pytest -q -n auto -m "not netns"
 
-test: setup
+test: setup lab-tools test-servers
 	$(BIN)/ruff check camscan lab tests bench scripts
 	$(BIN)/ruff format --check camscan lab tests bench scripts
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
-bench: setup
-	@command -v nmap >/dev/null || { [ "$(IS_ROOT)" = yes ] && command -v apt-get >/dev/null && \
-		{ echo "installing nmap for the side-by-side comparison"; apt-get install -y -qq nmap >/dev/null; } || \
-		echo "nmap not installed: camscan is benchmarked alone"; }
+# The peers camscan is measured beside (root, Debian): nmap, and masscan for the routed benchmark.
+bench-tools:
+	@for tool in nmap masscan; do command -v $$tool >/dev/null || { [ "$(IS_ROOT)" = yes ] && \
+		command -v apt-get >/dev/null && { echo "installing $$tool for the side-by-side comparison"; \
+		apt-get install -y -qq $$tool >/dev/null; } || echo "$$tool not installed: camscan runs without it"; }; done
+
+# A flat /24 of 200 devices, camscan beside nmap.
+bench: setup bench-tools
 	$(BIN)/python bench/scan_lab.py
+
+# A routed /16 (and a /20) of 200 devices behind a router, beside nmap -sn, nmap -sV and masscan: long (nmap).
+bench-routed: setup lab-tools bench-tools
+	$(BIN)/python bench/scan_routed.py
 
 # Coverage-guided fuzzing of every parser, decoder and the matcher (atheris); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
