@@ -258,8 +258,11 @@ def progress_columns() -> tuple[ProgressColumn, ...]:
     )
 
 
-class Aborted(BaseException):
-    """A second SIGINT or SIGTERM: stop now, write nothing (a BaseException, like KeyboardInterrupt)."""
+class Aborted(KeyboardInterrupt):
+    """A second SIGINT or SIGTERM: stop now, write nothing.
+
+    A KeyboardInterrupt, because asyncio lets those (and SystemExit) out of the callback they interrupt: any
+    other exception raised from a signal handler inside a callback is logged and swallowed by the loop."""
 
     def __init__(self, signame: str) -> None:
         super().__init__(signame)

@@ -3,6 +3,7 @@ findings; outputs are written where the user meant, and nothing else is damaged.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -145,3 +146,15 @@ def test_a_second_signal_while_the_report_is_written_leaves_no_temporary_file(
 
 def test_a_reserved_range_is_named_for_what_it_is() -> None:
     one_line_exit_2(camscan("scan", "192.0.2.10"), "documentation")
+
+
+def test_a_second_signal_inside_an_event_loop_callback_still_aborts() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        # a signal that lands while the loop runs some callback (a socket closing, say) is raised in it
+        loop.call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        loop.call_soon(os.kill, os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(1)
+
+    with pytest.raises(Aborted), stop_on_signals():
+        asyncio.run(main())
