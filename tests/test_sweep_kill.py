@@ -20,6 +20,7 @@ from camlab.plan import LabError, default_personas_dir
 from camscan.history import read
 from camscan.history.database import open_engine, parse_target
 from tests.labkit import require_netns
+from tests.pgkit import socket_url
 from tests.sweepkit import camscan
 
 pytestmark = pytest.mark.netns
@@ -64,10 +65,15 @@ def _wait_for_running(db: str, timeout: float = 30.0) -> None:
     raise AssertionError("the second sweep never started")
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_sigkill_mid_sweep_loses_nothing_and_the_next_sweep_succeeds(
-    small_lab: dict[str, Any], tmp_path: Path
+    kind: str, small_lab: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    db_target = str(tmp_path / "history.sqlite")  # PostgreSQL's lock and store are tested in the other files
+    if kind == "sqlite":
+        db_target = reader = str(tmp_path / "history.sqlite")
+    else:  # the sweeps run in the lab's namespace: they reach the server over its Unix socket
+        reader = str(request.getfixturevalue("pg_url"))
+        db_target = socket_url(reader)
     ns = small_lab["scanner_netns"]
     config = tmp_path / "camscan.toml"
     config.write_text(
@@ -81,7 +87,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_the_next_sweep_succeeds(
     victim = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "camscan", *slow],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        _wait_for_running(db_target)
+        _wait_for_running(reader)
         meanwhile = camscan(*sweep, netns=ns)
         assert meanwhile.code == 6 and "is already running (sweep 2 by" in meanwhile.stderr, meanwhile.stderr
         victim.send_signal(signal.SIGKILL)
@@ -89,7 +95,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_the_next_sweep_succeeds(
     finally:
         if victim.poll() is None:
             victim.kill()
-    engine = open_engine(parse_target(db_target), create=False)
+    engine = open_engine(parse_target(reader), create=False)
     assert [(s.id, s.status) for s in read.sweeps(engine, "lab")] == [(2, "running"), (1, "complete")]
     assert len(read.devices(engine, 1)) == 3
     after = camscan(*sweep, netns=ns)
@@ -100,7 +106,7 @@ def test_sigkill_mid_sweep_loses_nothing_and_the_next_sweep_succeeds(
         (1, "complete"),
     ]
     engine.dispose()
-    unchanged = camscan("diff", "--db", db_target, "--json").json()
+    unchanged = camscan("diff", "--db", reader, "--json").json()
     assert (
         unchanged["from"]["id"] == 1 and unchanged["to"]["id"] == 3 and sum(unchanged["counts"].values()) == 0
     )
