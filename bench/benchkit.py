@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -131,42 +130,3 @@ def _first_word_vendor(text: str, vendors: VendorDB) -> str | None:
     # nmap products read like "Hikvision IPCam control port" or "Dahua Rtsp Server": try the leading word.
     word = text.split()[0] if text.split() else ""
     return vendors.from_name(word) if len(word) > 2 else None
-
-
-COUNTER_TABLE = "camscan_bench"
-# What a scanner starts: TCP SYNs, UDP datagrams and ICMP echo requests (answers to others are not counted).
-COUNTER_RULES = f"""
-table inet {COUNTER_TABLE} {{
-    counter sent {{ }}
-    chain out {{
-        type filter hook output priority 0; policy accept;
-        tcp flags & (syn | ack) == syn counter name "sent"
-        meta l4proto udp counter name "sent"
-        icmp type echo-request counter name "sent"
-    }}
-}}
-"""
-
-
-class PacketCounter:
-    """nftables counters in a namespace: packets its processes start (what --rate limits)."""
-
-    def __init__(self, netns: str) -> None:
-        self.netns = netns
-
-    def _nft(self, *args: str, stdin: str | None = None) -> str:
-        cmd = ["ip", "netns", "exec", self.netns, "nft", *args]
-        # iproute2 and nft in the lab's namespace, argv built here (no shell)
-        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=True).stdout  # noqa: S603
-
-    def __enter__(self) -> PacketCounter:
-        self._nft("-f", "-", stdin=COUNTER_RULES)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._nft("delete", "table", "inet", COUNTER_TABLE)
-
-    def count(self) -> int:
-        """Packets counted so far."""
-        data = json.loads(self._nft("-j", "list", "counter", "inet", COUNTER_TABLE, "sent"))
-        return int(next(item["counter"]["packets"] for item in data["nftables"] if "counter" in item))

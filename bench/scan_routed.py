@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import PacketCounter, camscan_predictions, expected, in_ns, measure, nmap_predictions, score
+from benchkit import camscan_predictions, expected, in_ns, measure, nmap_predictions, score
 
 from camlab import netns, routed
+from camlab.counters import PacketCounter
 from camscan import defaults
 from camscan.vendors import VendorDB
 

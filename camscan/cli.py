@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,9 +17,9 @@ from typer._click.exceptions import ClickException
 
 from camscan import __version__, defaults
 from camscan.cli_sweep import register as register_sweep
+from camscan.cliout import bad_input, err, fail
 from camscan.exitcodes import EXIT_BAD_INPUT
 from camscan.fingerprints import self_test, stats
-from camscan.inputs import InputError
 from camscan.lab_command import register as register_lab
 from camscan.scancmd import ScanExit, ScanRequest, execute, load_fingerprints, prepare
 from camscan.vendors import VendorDB
@@ -36,8 +35,6 @@ fingerprints_app = typer.Typer(help="Test and explore the fingerprint database."
 app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(fingerprints_app, name="fingerprints")
 register_lab(app)  # `camscan lab ...` runs the separately installed camlab; a scan never imports it
-
-err = Console(stderr=True)
 
 
 def _print_version(wanted: bool) -> None:
@@ -56,21 +53,6 @@ def _options(
     ] = False,
 ) -> None:
     """Find the IP cameras on your networks and name their real manufacturer, relabels included."""
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """One clear line on stderr, then the exit code."""
-    err.print(f"camscan: error: {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def bad_input() -> Iterator[None]:
-    """Turn any bad-user-input exception into one line and exit code 2."""
-    try:
-        yield
-    except InputError as exc:
-        fail(str(exc))
 
 
 Targets = Annotated[

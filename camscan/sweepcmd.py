@@ -8,18 +8,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.engine import Engine
 
+from camscan import cliout, logs
 from camscan import config as configs
-from camscan import logs
+from camscan.cliout import err, fail
 from camscan.config import ConfigError, ConfigFile
-from camscan.credentials import CredentialError
-from camscan.exitcodes import EXIT_BAD_INPUT, EXIT_FAILED
+from camscan.exitcodes import EXIT_FAILED
 from camscan.exitcodes import EXIT_REPORT_FAILED as EXIT_UNWRITTEN
 from camscan.export import FORMATS, render
 from camscan.history import diff as diffs
@@ -34,22 +34,12 @@ from camscan.siteopts import PreparedSite, prepare
 from camscan.sites import Keep, Notify, Site, parse_keep, read_history, read_sites
 from camscan.sweep import Outcome, combined_exit, scan_runner, sweep_site
 
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """One clear line on stderr, then the exit code."""
-    err.print(f"camscan: error: {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
 
 @contextmanager
 def bad_input() -> Iterator[None]:
     """Config, option and history problems: one line, exit 2, before any packet."""
-    try:
+    with cliout.bad_input(HistoryError, ValueError):
         yield
-    except (ConfigError, CredentialError, OptionError, HistoryError, ValueError) as exc:
-        fail(str(exc))
 
 
 def _config(path: Path | None, required: bool) -> ConfigFile | None:

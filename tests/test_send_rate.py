@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from camlab.counters import PacketCounter
 from tests.e2ekit import validate
 
 pytestmark = pytest.mark.netns
@@ -18,33 +19,6 @@ pytestmark = pytest.mark.netns
 RATE = 1500
 # A /22 the router drops silently (every address costs the whole liveness check) and a /24 of devices.
 TARGETS = ["10.88.16.0/22", "10.88.77.0/24"]
-TABLE = "camscan_rate_test"
-# What the scanner starts: TCP SYNs (pings, port checks, probe connections), UDP datagrams (discovery,
-# SNMP) and ICMP echo requests. Answers to what others started (RST, ACK, echo replies) are not counted.
-RULES = f"""
-table inet {TABLE} {{
-    counter sent {{ }}
-    chain out {{
-        type filter hook output priority 0; policy accept;
-        tcp flags & (syn | ack) == syn counter name "sent"
-        meta l4proto udp counter name "sent"
-        icmp type echo-request counter name "sent"
-    }}
-}}
-"""
-
-
-def _nft(ns: str, *args: str, stdin: str | None = None) -> str:
-    proc = subprocess.run(
-        ["ip", "netns", "exec", ns, "nft", *args], input=stdin, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def _count(ns: str) -> int:
-    data = json.loads(_nft(ns, "-j", "list", "counter", "inet", TABLE, "sent"))
-    return int(next(item["counter"]["packets"] for item in data["nftables"] if "counter" in item))
 
 
 def _busiest_second(samples: list[tuple[float, float, int]]) -> tuple[int, float]:
@@ -64,25 +38,24 @@ def _busiest_second(samples: list[tuple[float, float, int]]) -> tuple[int, float
 
 def test_the_measured_send_rate_never_exceeds_rate(routed_lab: dict[str, Any], tmp_path: Path) -> None:
     ns = routed_lab["scanner_netns"]
-    _nft(ns, "-f", "-", stdin=RULES)
     out = tmp_path / "r.json"
     config = routed_lab["snmp"]["camscan_config"]["v2c"]
     cmd = ["ip", "netns", "exec", ns, sys.executable, "-m", "camscan", "scan", *TARGETS, "--rate", str(RATE),
            "--config", config, "--host-timeout", "4", "--json", str(out), "--quiet"]  # fmt: skip
     samples: list[tuple[float, float, int]] = []
-    try:
+    # What the scanner starts: TCP SYNs (pings, port checks, probe connections), UDP datagrams (discovery,
+    # SNMP) and ICMP echo requests, counted by nftables in its namespace.
+    with PacketCounter(ns) as counter:
         started = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while proc.poll() is None:
             before = time.monotonic()
-            count = _count(ns)
+            count = counter.count()
             samples.append((before, time.monotonic(), count))
             time.sleep(0.05)
         elapsed = time.monotonic() - started
-        samples.append((time.monotonic(), time.monotonic(), _count(ns)))
+        samples.append((time.monotonic(), time.monotonic(), counter.count()))
         stderr = proc.stderr.read() if proc.stderr else ""
-    finally:
-        _nft(ns, "delete", "table", "inet", TABLE)
     assert proc.returncode == 1, stderr  # the /24 holds watchlisted cameras
     report = json.loads(out.read_text())
     validate(report)
