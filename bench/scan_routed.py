@@ -94,9 +94,12 @@ def nmap_runs(
     truth = expected(manifest)
     supernet = manifest["supernet"]
     out: dict[str, dict[str, Any]] = {}
-    sn = measure(
-        "nmap -sn", in_ns(scanner, "nmap", "-sn", "-n", "-T4", supernet, "-oX", str(work / "sn.xml"))
-    )
+    note(f"nmap -sn -T4 {supernet}")
+    sn_cmd = in_ns(scanner, "nmap", "-sn", "-n", "-T4", supernet, "-oX", str(work / "sn.xml"))
+    sn = measure("nmap -sn", sn_cmd, budget=budget)
+    if sn.seconds > budget:  # stopped: its XML is unfinished, so nothing it found can be scored
+        out["nmap -sn -T4"] = {"seconds": f">{budget:.0f} (stopped)", "peak_rss_mb": round(sn.peak_rss_mb, 1)}
+        return out
     sn_found = nmap_predictions(work / "sn.xml", vendors)[1]
     out["nmap -sn -T4"] = {
         "seconds": round(sn.seconds, 2),
@@ -110,6 +113,7 @@ def nmap_runs(
     ports = ",".join(map(str, defaults.PORTS))
     light = ["-sV", "--version-light", "-n", "-Pn", "-p", ports, "-T4", "--host-timeout", "60s"]
     cmd = in_ns(scanner, "nmap", *light, "-iL", str(work / "live.txt"), "-oX", str(work / "sv.xml"))
+    note(f"nmap -sV on the {len(sn_found)} hosts nmap -sn found")
     note(f"nmap -sV on {len(sn_found)} live hosts")
     sv = measure("nmap -sV", cmd, budget=budget)
     if sv.seconds <= budget:
@@ -152,7 +156,9 @@ def main() -> int:
     ap.add_argument("--no-nmap", action="store_true")
     ap.add_argument("--no-masscan", action="store_true")
     ap.add_argument("--no-per-24", action="store_true", help="skip scanning each /24 alone")
-    ap.add_argument("--nmap-budget", type=float, default=1800.0, help="stop nmap -sV after this many seconds")
+    ap.add_argument(
+        "--nmap-budget", type=float, default=3600.0, help="stop each nmap after this many seconds"
+    )
     ap.add_argument("--scan-args", default="", help="extra camscan scan arguments")
     ap.add_argument("--json", help="also write the numbers here")
     a = ap.parse_args()
@@ -195,6 +201,7 @@ def main() -> int:
             results["per_24"] = per_segment_check(manifest, wide, scanner, work, extra)
         if not a.no_nmap and shutil.which("nmap"):
             results["tools"].update(nmap_runs(manifest, scanner, work, a.nmap_budget, vendors))
+            note(f"nmap -sn -T4 {first}")
             sn20 = measure("nmap -sn /20", in_ns(scanner, "nmap", "-sn", "-n", "-T4", str(first), "-oX",
                                                  str(work / "sn20.xml")))  # fmt: skip
             found20 = nmap_predictions(work / "sn20.xml", vendors)[1]
@@ -204,7 +211,7 @@ def main() -> int:
                 "found": len(found20 & truth20.keys()),
                 "devices": len(truth20),
             }
-            nmap_live = set(results["tools"]["nmap -sn -T4"].pop("live_hosts"))
+            nmap_live = set(results["tools"]["nmap -sn -T4"].pop("live_hosts", ()))
             results["nmap_live_missed_by_camscan"] = sorted(nmap_live - {d["ip"] for d in wide["devices"]})
             results["nmap_version"] = subprocess.run(
                 ["nmap", "--version"],  # noqa: S607 -- nmap from PATH, as the user would run it
