@@ -30,6 +30,17 @@ def in_ns(netns: str, *cmd: str) -> list[str]:
     return ["ip", "netns", "exec", netns, *cmd]
 
 
+def nmap_version() -> str:
+    """The first line of `nmap --version`, for the benchmark's header."""
+    out = subprocess.run(
+        ["nmap", "--version"],  # noqa: S607 -- nmap from PATH, as the user would run it
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return out.splitlines()[0] if out else "nmap (version unknown)"
+
+
 def measure(name: str, cmd: list[str], budget: float | None = None) -> Run:
     """Run a command; wall time and the peak RSS of it and its children (wait4); killed after `budget` s."""
     started = time.monotonic()

@@ -12,7 +12,6 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from benchkit import (
     in_ns,
     measure,
     nmap_predictions,
+    nmap_version,
     score,
     wsdd_hosts,
 )
@@ -140,11 +140,7 @@ def main() -> int:
                 "devices": len(onvif_truth) or len(truth),
                 "replies_not_decoded": undecoded,
             }
-            results["nmap_version"] = subprocess.run(
-                ["nmap", "--version"],  # noqa: S607 -- nmap from PATH, as the user would run it
-                capture_output=True,
-                text=True,
-            ).stdout.splitlines()[0]
+            results["nmap_version"] = nmap_version()
         elif not a.no_nmap:
             results["nmap"] = "not installed (apt-get install nmap, or make bench as root installs it)"
     finally:

@@ -15,14 +15,13 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import camscan_predictions, expected, in_ns, measure, nmap_predictions, score
+from benchkit import camscan_predictions, expected, in_ns, measure, nmap_predictions, nmap_version, score
 
 from camlab import netns, routed
 from camlab.counters import PacketCounter
@@ -99,25 +98,26 @@ def nmap_runs(
     sn = measure("nmap -sn", sn_cmd, budget=budget)
     if sn.seconds > budget:  # stopped: its XML is unfinished, so nothing it found can be scored
         out["nmap -sn -T4"] = {"seconds": f">{budget:.0f} (stopped)", "peak_rss_mb": round(sn.peak_rss_mb, 1)}
-        return out
-    sn_found = nmap_predictions(work / "sn.xml", vendors)[1]
-    out["nmap -sn -T4"] = {
-        "seconds": round(sn.seconds, 2),
-        "peak_rss_mb": round(sn.peak_rss_mb, 1),
-        "live": len(sn_found),
-        "found": len(sn_found & truth.keys()),
-        "devices": len(truth),
-        "live_hosts": sorted(sn_found),
-    }
-    (work / "live.txt").write_text("\n".join(sorted(sn_found)) + "\n")
+        # -sV still gets a list to work on: the devices themselves, which favours nmap
+        live, sv_name = set(truth), "nmap -sV light, the devices' addresses"
+    else:
+        live, sv_name = nmap_predictions(work / "sn.xml", vendors)[1], "nmap -sV light, live hosts"
+        out["nmap -sn -T4"] = {
+            "seconds": round(sn.seconds, 2),
+            "peak_rss_mb": round(sn.peak_rss_mb, 1),
+            "live": len(live),
+            "found": len(live & truth.keys()),
+            "devices": len(truth),
+            "live_hosts": sorted(live),
+        }
+    (work / "live.txt").write_text("\n".join(sorted(live)) + "\n")
     ports = ",".join(map(str, defaults.PORTS))
     light = ["-sV", "--version-light", "-n", "-Pn", "-p", ports, "-T4", "--host-timeout", "60s"]
     cmd = in_ns(scanner, "nmap", *light, "-iL", str(work / "live.txt"), "-oX", str(work / "sv.xml"))
-    note(f"nmap -sV on the {len(sn_found)} hosts nmap -sn found")
-    note(f"nmap -sV on {len(sn_found)} live hosts")
+    note(f"nmap -sV on {len(live)} hosts")
     sv = measure("nmap -sV", cmd, budget=budget)
     if sv.seconds <= budget:
-        out["nmap -sV light, live hosts"] = {
+        out[sv_name] = {
             "seconds": round(sv.seconds, 2),
             "peak_rss_mb": round(sv.peak_rss_mb, 1),
             **score(*nmap_predictions(work / "sv.xml", vendors), truth),
@@ -213,11 +213,7 @@ def main() -> int:
             }
             nmap_live = set(results["tools"]["nmap -sn -T4"].pop("live_hosts", ()))
             results["nmap_live_missed_by_camscan"] = sorted(nmap_live - {d["ip"] for d in wide["devices"]})
-            results["nmap_version"] = subprocess.run(
-                ["nmap", "--version"],  # noqa: S607 -- nmap from PATH, as the user would run it
-                capture_output=True,
-                text=True,
-            ).stdout.splitlines()[0]
+            results["nmap_version"] = nmap_version()
         if not a.no_masscan:
             mass = masscan_run(manifest, scanner, work, rate)
             if mass is not None:
@@ -259,9 +255,9 @@ def print_table(results: dict[str, Any]) -> None:
         )
     if "nmap_live_missed_by_camscan" in results:
         print(f"hosts nmap -sn found that camscan missed: {results['nmap_live_missed_by_camscan'] or 'none'}")
-    live = results.get("camscan_liveness")
-    if live:
-        print(f"camscan liveness: {live}")
+    liveness = results.get("camscan_liveness")
+    if liveness:
+        print(f"camscan liveness: {liveness}")
 
 
 if __name__ == "__main__":

@@ -10,98 +10,9 @@ import pytest
 
 from camlab.personas import BEHAVIOURS, PersonaError, load_persona, load_personas, replicate
 from camlab.plan import LabError, default_personas_dir, plan_devices
+from camscan.vendors import VendorDB
 
 PERSONAS = load_personas(default_personas_dir())
-
-# the common brief's vocabulary, used when camscan.vendors is not importable
-FALLBACK_IDS = frozenset(
-    [
-        "hikvision",
-        "dahua",
-        "huawei",
-        "zte",
-        "hytera",
-        "uniview",
-        "tiandy",
-        "kedacom",
-        "xiongmai",
-        "axis",
-        "hanwha",
-        "bosch",
-        "vivotek",
-        "mobotix",
-        "avigilon",
-        "sony",
-        "panasonic",
-        "geovision",
-        "reolink",
-        "tp-link",
-        "arecont",
-        "pelco",
-        "honeywell",
-        "nuuo",
-        "milesight",
-        "foscam",
-        "acti",
-        "avtech",
-        "ubiquiti",
-        "verkada",
-        "hisilicon",
-        "tvt",
-        "d-link",
-        "trendnet",
-        "grandstream",
-        "netwave",
-        "hipcam",
-        "canon",
-        "iqinvision",
-        "truen",
-        "genetec",
-        "2n",
-        "vaddio",
-        "jovision",
-        "herospeed",
-        "vstarcam",
-        "provision-isr",
-        "ezviz",
-        "hilook",
-        "hiwatch",
-        "prama",
-        "lts",
-        "truvision",
-        "interlogix",
-        "hills",
-        "amcrest",
-        "lorex",
-        "imou",
-        "ic-realtime",
-        "q-see",
-        "cp-plus",
-        "swann",
-        "annke",
-        "indigovision",
-        "intelbras",
-        "digital-watchdog",
-        "steinsvik",
-        "hp",
-        "brother",
-        "synology",
-        "qnap",
-        "mikrotik",
-        "cisco",
-        "netgear",
-        "raspberry-pi",
-        "dell",
-    ]
-)
-
-
-def known_vendor_ids() -> frozenset[str]:
-    try:
-        from camscan.vendors import VendorDB
-    except ImportError:
-        return FALLBACK_IDS
-    return VendorDB.builtin().ids()
 
 
 def test_shipped_set_is_broad() -> None:
@@ -157,7 +68,7 @@ def test_relabels_name_the_real_maker_and_are_watchlisted() -> None:
 
 
 def test_expectations_use_known_vendor_ids() -> None:
-    ids = known_vendor_ids()
+    ids = VendorDB.builtin().ids()
     for p in PERSONAS:
         for vid in (p.expect.manufacturer, p.expect.brand):
             assert vid is None or vid in ids, f"{p.id}: unknown vendor id {vid}"
