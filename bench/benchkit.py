@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET  # parses nmap's own output file, not network input
 from dataclasses import dataclass
@@ -44,24 +45,28 @@ def nmap_version() -> str:
 def measure(name: str, cmd: list[str], budget: float | None = None) -> Run:
     """Run a command; wall time and the peak RSS of it and its children (wait4); killed after `budget` s."""
     started = time.monotonic()
-    # camscan, nmap or masscan with arguments the bench built (no shell, no outside input)
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if budget is not None and time.monotonic() - started > budget:
-            proc.terminate()
-            _, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.05)
-    seconds = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if budget is not None and seconds > budget:
-        print(f"{name} did not finish within {budget:.0f} s: stopped", file=sys.stderr)
-    elif proc.returncode not in (0, 1):
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        print(f"{name} exited {proc.returncode}: {err[-800:]}", file=sys.stderr)
+    # stderr goes to a file, not a pipe: nmap's timing warnings and masscan's status line would fill
+    # an unread pipe and block the tool on its next write, which the clock would then count
+    with tempfile.TemporaryFile() as err:
+        # camscan, nmap or masscan with arguments the bench built (no shell, no outside input)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)  # noqa: S603
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if budget is not None and time.monotonic() - started > budget:
+                proc.terminate()
+                _, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if budget is not None and seconds > budget:
+            print(f"{name} did not finish within {budget:.0f} s: stopped", file=sys.stderr)
+        elif proc.returncode not in (0, 1):
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-800:]
+            print(f"{name} exited {proc.returncode}: {tail}", file=sys.stderr)
     return Run(name, seconds, usage.ru_maxrss / 1024, proc.returncode)
 
 
