@@ -103,6 +103,12 @@ def camscan_predictions(report: dict[str, Any]) -> tuple[dict[str, str | None], 
     return {d["ip"]: d["manufacturer"] for d in report["devices"]}, {d["ip"] for d in report["devices"]}
 
 
+def ports_missed(report: dict[str, Any], devices: list[dict[str, Any]], ports: tuple[int, ...]) -> int:
+    """Camera ports these lab devices listen on that the report does not list open (a port check lost)."""
+    listed = {d["ip"]: set(d["open_ports"]) for d in report["devices"]}
+    return sum(len((set(dev["ports"]) & set(ports)) - listed.get(dev["ip"], set())) for dev in devices)
+
+
 def nmap_predictions(xml_path: Path, vendors: VendorDB) -> tuple[dict[str, str | None], set[str]]:
     """nmap's maker for each host: its service product strings first, then its MAC vendor, as vendor ids."""
     predicted: dict[str, str | None] = {}

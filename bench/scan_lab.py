@@ -25,6 +25,7 @@ from benchkit import (
     measure,
     nmap_predictions,
     nmap_version,
+    ports_missed,
     score,
     wsdd_hosts,
 )
@@ -84,6 +85,7 @@ def main() -> int:
                 "seconds": round(cam.seconds, 2),
                 "peak_rss_mb": round(cam.peak_rss_mb, 1),
                 **score(*camscan_predictions(report), truth),
+                "ports_missed": ports_missed(report, manifest["devices"], DEFAULT_PORTS),
                 "timing": timing,
                 "discovery": report["scan"].get("discovery", []),
             }
@@ -177,6 +179,8 @@ def print_table(results: dict[str, Any]) -> None:
             "but not decoded (nmap 7.93 drops MessageIDs without 'urn:', nmap#3123)"
         )
     cam = results["tools"].get("camscan scan")
+    if cam and "ports_missed" in cam:
+        print(f"camscan: camera ports listening but not reported open: {cam['ports_missed']}")
     if cam and cam.get("timing"):
         t = cam["timing"]
         probes = t.get("probe_seconds", {})

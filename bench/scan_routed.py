@@ -21,7 +21,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import Run, camscan_predictions, expected, in_ns, measure, nmap_predictions, nmap_version, score
+from benchkit import (
+    Run,
+    camscan_predictions,
+    expected,
+    in_ns,
+    measure,
+    nmap_predictions,
+    nmap_version,
+    ports_missed,
+    score,
+)
 
 from camlab import netns, routed
 from camlab.counters import PacketCounter
@@ -204,13 +214,20 @@ def main() -> int:
     }
     try:
         numbers, wide = camscan_run("camscan-16", scanner, [str(supernet)], work, extra)
-        results["tools"]["camscan /16"] = {**numbers, **score(*camscan_predictions(wide), truth)}
+        missed16 = ports_missed(wide, manifest["devices"], defaults.PORTS)
+        results["tools"]["camscan /16"] = {
+            **numbers,
+            **score(*camscan_predictions(wide), truth),
+            "ports_missed": missed16,
+        }
         results["camscan_timing"] = wide["scan"]["timing"]
         results["camscan_liveness"] = wide["scan"]["liveness"]
         first = ipaddress.IPv4Network(manifest["segments"][0]["subnet"]).supernet(new_prefix=20)
         numbers20, report20 = camscan_run("camscan-20", scanner, [str(first)], work, extra)
         truth20 = {ip: e for ip, e in truth.items() if ipaddress.IPv4Address(ip) in first}
         results["tools"]["camscan /20"] = {**numbers20, **score(*camscan_predictions(report20), truth20)}
+        in20 = [d for d in manifest["devices"] if d["ip"] in truth20]
+        results["tools"]["camscan /20"]["ports_missed"] = ports_missed(report20, in20, defaults.PORTS)
         results["floor_20_seconds"] = round((first.num_addresses - 2) * PROBES_PER_ADDRESS / rate, 1)
         if not a.no_per_24:
             results["per_24"] = per_segment_check(manifest, wide, scanner, work, extra)
@@ -261,6 +278,9 @@ def print_table(results: dict[str, Any]) -> None:
         pps = str(r.get("packets_per_second", "-"))
         live = str(r.get("live", "-"))
         print(f"{name:<28}{r['seconds']!s:>8}{r['peak_rss_mb']:>8}{pps:>8}{found:>9}{live:>6}{acc:>16}")
+    for name, r in results["tools"].items():
+        if "ports_missed" in r:
+            print(f"{name}: camera ports listening but not reported open: {r['ports_missed']}")
     mass = results["tools"].get("masscan")
     if mass and "floor_seconds" in mass:
         print(f"masscan floor: {mass['floor_seconds']} s (addresses x {len(defaults.PORTS)} ports / rate)")

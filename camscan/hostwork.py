@@ -117,11 +117,21 @@ class Prober:
                 self.consider_onvif(hw)
                 while pending := [job for job in hw.jobs if not job.done()]:
                     await asyncio.wait(pending)
-        except TimeoutError:
-            pass  # each job recorded its own end; the host is done when its deadline is
+        except TimeoutError:  # each job recorded its own end; the port check says what it did not reach
+            if not hw.swept:
+                hw.results.append(self._unfinished_sweep(hw, loop.time()))
         # Not on cancellation (the scan cut short): that host stays "not fully probed" in the report.
         hw.swept = True
         hw.finished = True
+
+    def _unfinished_sweep(self, hw: HostWork, now: float) -> ProbeResult:
+        """The port check's record when its host's time ran out first: the ports it never settled."""
+        unsettled = [p for p in self.ports if p not in hw.ports]
+        error = f"the host's {self.ctx.timeouts.host:g} s ran out before its port check ended"
+        if unsettled:
+            error += f"; not checked: {', '.join(map(str, unsettled))}"
+        started = (hw.deadline or now) - self.ctx.timeouts.host
+        return ProbeResult("tcp", hw.ip, None, Status.TIMEOUT, error=error, elapsed=round(now - started, 3))
 
     async def _sweep(self, hw: HostWork) -> None:
         """Connect to the ports no ping settled, a few at a time; probe each open one as soon as it opens."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from camscan import defaults
 from tests.e2ekit import ScanRun, mismatches, run_scan, validate
 
 pytestmark = pytest.mark.netns
@@ -36,6 +37,20 @@ def test_arp_finds_every_device_with_its_own_mac(scanned: ScanRun, netns_lab: di
         assert got is not None, dev["persona"]
         assert (got["mac"], got["mac_source"]) == (dev["mac"].lower(), "arp"), dev["persona"]
     assert len(scanned.report["devices"]) == len(netns_lab["devices"])  # the scanner itself is not listed
+
+
+def test_every_camera_port_a_device_listens_on_is_reported_open(
+    scanned: ScanRun, netns_lab: dict[str, Any]
+) -> None:
+    # A port check that never ran looks like a host with nothing open; the makers that only a web page
+    # names would then be lost without a word
+    missed = {}
+    for dev in netns_lab["devices"]:
+        got = scanned.device(dev["ip"])
+        listening = set(dev["ports"]) & set(defaults.PORTS)
+        if got is None or not listening <= set(got["open_ports"]):
+            missed[dev["persona"]] = sorted(listening - set(got["open_ports"] if got else ()))
+    assert missed == {}
 
 
 def test_locally_administered_macs_are_never_attributed(scanned: ScanRun) -> None:

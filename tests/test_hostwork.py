@@ -109,6 +109,30 @@ async def test_the_host_deadline_ends_its_probes_and_says_so(ctx: ScanContext) -
     assert hw.finished and not hw.pending
 
 
+async def test_a_port_check_the_host_deadline_cut_off_is_in_the_report_with_the_ports_it_missed(
+    ctx: ScanContext,
+) -> None:
+    # A host with no open port looks the same as one whose ports were never asked: the record must differ.
+    async def slow(hw: HostWork) -> None:
+        await asyncio.sleep(10)
+
+    hw = HostWork(IP)
+    hw.ports = {80: Status.REFUSED}
+    ctx.timeouts = Timeouts(host=0.2)
+    await Prober(ctx, defaults.PORTS, None, slow).run(hw)
+    [tcp] = [r for r in hw.results if r.probe == "tcp"]
+    rest = ", ".join(str(p) for p in defaults.PORTS if p != 80)
+    assert tcp.status is Status.TIMEOUT
+    assert tcp.error == f"the host's 0.2 s ran out before its port check ended; not checked: {rest}"
+    assert hw.finished and hw.open_ports == ()
+
+
+async def test_a_finished_port_check_leaves_no_such_record(ctx: ScanContext) -> None:
+    hw = settled_host()
+    await Prober(ctx, defaults.PORTS, None, nothing).run(hw)
+    assert [r for r in hw.results if r.probe == "tcp"] == []
+
+
 async def test_a_scan_cut_short_records_what_it_cut_and_leaves_the_host_pending(ctx: ScanContext) -> None:
     onvif = FakeOnvif(set(), delay=10.0)
     hw = settled_host(80)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import Sequence
 from typing import ClassVar
 
 from camscan.models import Observation, Segment, SegmentResult
-from camscan.probes.udp import RCVBUF, Channel, DatagramProbe, Decoder, Reject, RunInfo
+from camscan.probes.udp import RCVBUF, Channel, Collector, DatagramProbe, Decoder, Reject, RunInfo, Session
 from camscan.status import Status
 from tests.udpkit import (
     LO,
@@ -80,6 +81,49 @@ async def test_sends_are_paced_by_the_scan_rate_limit() -> None:
         result = await ToyProbe().run(ctx, [], [base + str(n) for n in range(1, 21)], in_prefix(base), 0.0)
     assert result.sent == 20
     assert time.monotonic() - start >= 0.25
+
+
+async def test_sends_that_find_the_socket_buffer_full_all_leave_once_it_drains() -> None:
+    # Hosts found at once are asked at once through one socket. When its buffer is full, each send waits for
+    # the socket to be writable; asyncio keeps one writer per socket, so without our lock every waiter but
+    # the last hung until its host's deadline and that host never had its port check.
+    address = f"\0camscan-full-{os.getpid()}-{time.monotonic_ns()}"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(address)
+    receiver.setblocking(False)
+    sender.setblocking(False)
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    try:
+        while True:  # fill the receiver's queue: the sender now gets EAGAIN
+            sender.sendto(b"x" * 512, address)
+    except BlockingIOError:
+        pass
+    loop = asyncio.get_running_loop()
+    async with scan_context(rate=100_000) as ctx:
+        session = Session(ctx, "toy", ToyProbe.channel, (b"WHO?",), Collector(toy_decode, lambda ip: True))
+        sends = [loop.create_task(session._send(sender, b"y" * 512, address, urgent=True)) for _ in range(5)]
+        await asyncio.sleep(0.2)
+        assert not any(t.done() for t in sends)  # all five are waiting on the full buffer
+
+        def drain() -> None:
+            try:
+                while True:
+                    receiver.recv(2048)
+            except BlockingIOError:
+                pass
+
+        loop.add_reader(receiver.fileno(), drain)
+        try:
+            _, pending = await asyncio.wait(sends, timeout=3.0)
+        finally:
+            loop.remove_reader(receiver.fileno())
+            for task in sends:
+                task.cancel()
+        assert not pending, f"{len(pending)} of 5 sends never left"
+        assert session.sent == 5
+    receiver.close()
+    sender.close()
 
 
 async def test_a_late_answer_counts_only_within_the_wait_after_the_last_send() -> None:

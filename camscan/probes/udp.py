@@ -380,6 +380,10 @@ class Session:
         self._unicast: socket.socket | None = None
         self._unicast_failed = False
         self._skipped = 0
+        # One send at a time: when a socket's buffer is full, asyncio's sock_sendto waits by add_writer on
+        # the socket's fd, and a second waiter's add_writer replaces the first's, which then never wakes
+        # (CPython 3.11 Lib/asyncio/selector_events.py, sock_sendto). Hosts asked at once would hang.
+        self._sending = asyncio.Lock()
 
     def result(self, status: Status = Status.OK, error: str | None = None) -> SegmentResult:
         """What this session heard so far, as a segment result."""
@@ -421,7 +425,8 @@ class Session:
         await self.ctx.limits.rate.acquire(urgent=urgent)
         self.attempted += 1
         try:
-            await self.loop.sock_sendto(sock, payload, dest)
+            async with self._sending:
+                await self.loop.sock_sendto(sock, payload, dest)
         except OSError as exc:
             self.send_errors += 1
             if len(self.errors) < 3:
