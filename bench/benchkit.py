@@ -24,6 +24,7 @@ class Run:
     seconds: float
     peak_rss_mb: float
     code: int
+    hung: bool = False  # it finished its work but had to be killed to exit
 
 
 def in_ns(netns: str, *cmd: str) -> list[str]:
@@ -42,9 +43,14 @@ def nmap_version() -> str:
     return out.splitlines()[0] if out else "nmap (version unknown)"
 
 
-def measure(name: str, cmd: list[str], budget: float | None = None) -> Run:
-    """Run a command; wall time and the peak RSS of it and its children (wait4); killed after `budget` s."""
+def measure(name: str, cmd: list[str], budget: float | None = None, done_marker: bytes | None = None) -> Run:
+    """Run a command; wall time and the peak RSS of it and its children (wait4); killed after `budget` s.
+
+    `done_marker`: stderr text that means the tool has finished but may not exit (masscan's countdown
+    going negative, robertdavidgraham/masscan#144 and #558); the clock stops when it appears, the tool
+    is killed, and the run is marked `hung`."""
     started = time.monotonic()
+    seconds: float | None = None
     # stderr goes to a file, not a pipe: nmap's timing warnings and masscan's status line would fill
     # an unread pipe and block the tool on its next write, which the clock would then count
     with tempfile.TemporaryFile() as err:
@@ -54,20 +60,33 @@ def measure(name: str, cmd: list[str], budget: float | None = None) -> Run:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            if budget is not None and time.monotonic() - started > budget:
-                proc.terminate()
+            over = budget is not None and time.monotonic() - started > budget
+            if over or (done_marker is not None and done_marker in _tail(err.fileno())):
+                seconds = None if over else time.monotonic() - started
+                if over:
+                    proc.terminate()
+                else:
+                    proc.kill()  # a hung masscan ignores SIGINT and SIGTERM
                 _, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.05)
-        seconds = time.monotonic() - started
+        hung = seconds is not None
+        seconds = seconds if seconds is not None else time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         if budget is not None and seconds > budget:
             print(f"{name} did not finish within {budget:.0f} s: stopped", file=sys.stderr)
+        elif hung:
+            print(f"{name} finished after {seconds:.1f} s but did not exit: killed", file=sys.stderr)
         elif proc.returncode not in (0, 1):
-            err.seek(0)
-            tail = err.read().decode(errors="replace")[-800:]
+            tail = _tail(err.fileno(), 800).decode(errors="replace")
             print(f"{name} exited {proc.returncode}: {tail}", file=sys.stderr)
-    return Run(name, seconds, usage.ru_maxrss / 1024, proc.returncode)
+    return Run(name, seconds, usage.ru_maxrss / 1024, proc.returncode, hung)
+
+
+def _tail(fd: int, size: int = 256) -> bytes:
+    """The last `size` bytes written to a file."""
+    end = os.fstat(fd).st_size
+    return os.pread(fd, size, max(0, end - size))
 
 
 def expected(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
