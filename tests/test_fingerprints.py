@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -60,6 +61,23 @@ def test_every_entry_cites_a_source_and_has_unique_id() -> None:
     ids = [fp.id for fp in DB.entries()]
     assert len(ids) == len(set(ids))
     assert all(len(fp.source) > 10 for fp in DB.entries())
+
+
+# Names of the team's private research notes: a reader of the project cannot follow them
+PRIVATE_NOTES = ("fingerprint-facts", "../shared", "shared/research")
+
+
+def test_no_source_cites_a_document_outside_the_repository() -> None:
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "README.md", *(p for d in ("camscan", "lab", "fixtures") for p in (root / d).rglob("*"))]
+    cited = [
+        f"{path.relative_to(root)}: {name}"
+        for path in files
+        if path.is_file() and path.suffix in {".toml", ".json", ".py", ".md", ".txt", ".xml", ".csv"}
+        for name in PRIVATE_NOTES
+        if name in path.read_text(errors="replace")
+    ]
+    assert cited == []
 
 
 def _subject(*pairs: tuple[x509.ObjectIdentifier, str]) -> str:
